@@ -1,0 +1,87 @@
+package fcn.core;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Writes a file all-or-nothing: bytes go to a temp file beside the target, which is renamed
+ * over the target only by {@link #commit()}. Closing without commit deletes the temp file, so
+ * a failed run never leaves a partial output. Owns the temp file; close() is idempotent.
+ */
+public final class AtomicFile implements AutoCloseable {
+  private final Path target;
+  private final Path temp;
+  private OutputStream out;
+  private boolean done;
+
+  public AtomicFile(Path target) {
+    this.target = target.toAbsolutePath();
+    try {
+      Path dir = this.target.getParent();
+      if (dir != null) {
+        Files.createDirectories(dir);
+      }
+      this.temp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".tmp");
+      this.out = new java.io.BufferedOutputStream(Files.newOutputStream(temp), 1 << 20);
+    } catch (IOException e) {
+      throw new FcnException("cannot write " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The stream to write to; valid until commit or close. */
+  public OutputStream stream() {
+    return out;
+  }
+
+  public Path target() {
+    return target;
+  }
+
+  /** Flushes, then renames the temp file over the target. */
+  public void commit() {
+    try {
+      out.close();
+      try {
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+      done = true;
+    } catch (IOException e) {
+      throw new FcnException("cannot write " + target + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes bytes to {@code target} atomically. */
+  public static void write(Path target, byte[] bytes) {
+    try (AtomicFile f = new AtomicFile(target)) {
+      f.stream().write(bytes);
+      f.commit();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (done) {
+      return;
+    }
+    done = true;
+    try {
+      out.close();
+    } catch (IOException ignored) {
+      // The temp file is deleted below anyway.
+    }
+    try {
+      Files.deleteIfExists(temp);
+    } catch (IOException ignored) {
+      // Best effort: a stray temp file is not a partial output.
+    }
+  }
+}
