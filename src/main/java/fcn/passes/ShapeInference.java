@@ -164,9 +164,14 @@ public final class ShapeInference {
       case GEMM -> {
         long[] b = s(n, 1);
         if (x != null && b != null) {
-          long m = a.getInt("transA", 0) == 1 ? x[1] : x[0];
-          long nn = a.getInt("transB", 0) == 1 ? b[0] : b[1];
-          set(n, 0, new long[] {m, nn});
+          boolean ta = a.getInt("transA", 0) == 1;
+          boolean tb = a.getInt("transB", 0) == 1;
+          long ka = ta ? x[0] : x[1];
+          long kb = tb ? b[1] : b[0];
+          if (ka != kb) {
+            throw new FcnException(n + ": input has " + ka + " features but the weights expect " + kb);
+          }
+          set(n, 0, new long[] {ta ? x[1] : x[0], tb ? b[0] : b[1]});
         }
       }
       case MAT_MUL -> set(n, 0, matmul(x, s(n, 1), n));
@@ -570,6 +575,11 @@ public final class ShapeInference {
   private static long[] matmul(long[] p, long[] q, Node n) {
     if (p == null || q == null) {
       return null;
+    }
+    long kp = p[p.length - 1];
+    long kq = q.length == 1 ? q[0] : q[q.length - 2];
+    if (kp != kq) {
+      throw new FcnException(n + ": cannot multiply " + Shape.format(p) + " by " + Shape.format(q));
     }
     if (p.length == 1 || q.length == 1) {
       return p.length == 1 ? Arrays.copyOf(q, q.length - 1) : Arrays.copyOf(p, p.length - 1);
