@@ -270,12 +270,22 @@ public final class Session implements ReferenceRunner {
             list.add(Dim.symbol(n == null || n.isEmpty() ? "?" : n));
           }
         }
-        out.add(new TensorSpec(ni.getName(), DataType.fromOnnx(ti.onnxType.value), new Shape(list)));
+        out.add(new TensorSpec(ni.getName(), dataType(ti.onnxType), new Shape(list)));
       } else {
         out.add(new TensorSpec(ni.getName(), null, Shape.of()));
       }
     }
     return Collections.unmodifiableList(out);
+  }
+
+  // ORT Java numbers its OnnxTensorType differently from ONNX's codes; the names agree.
+  private static DataType dataType(TensorInfo.OnnxTensorType t) {
+    String n = t.name().replace("ONNX_TENSOR_ELEMENT_DATA_TYPE_", "");
+    try {
+      return DataType.valueOf(n);
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   public Path model() {

@@ -9,7 +9,8 @@ import java.util.Arrays;
  * Compares an output with its expected values.
  *
  * <p>Per-element rule, exactly Polygraphy's: element i fails only if |a−b| > atol AND
- * |a−b| > rtol·|b| (b = expected); a NaN on either side always fails. Equal infinities match.
+ * |a−b| > rtol·|b| (b = expected); a NaN on either side always fails. Equal infinities match;
+ * an infinite difference (inf vs finite, +inf vs −inf) always fails, whatever rtol·|b| is.
  * Statistics are accumulated in double. Shapes must be equal.
  */
 public final class Comparator {
@@ -88,7 +89,7 @@ public final class Comparator {
           maxRel = r;
         }
       }
-      if (d > atol && d > rtol * absY) {
+      if ((d > atol && d > rtol * absY) || d == Double.POSITIVE_INFINITY) {
         failed++;
         if (!worstFailNan && d > worstFailDiff) {
           worstFailDiff = d;
