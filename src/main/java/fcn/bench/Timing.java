@@ -7,7 +7,8 @@ import java.util.Optional;
 /**
  * Latency statistics of a sample of run times (pure functions, no clock). Percentiles use
  * linear interpolation between closest ranks (NumPy's default {@code np.percentile}), the
- * standard deviation is the sample one (n - 1), and the coefficient of variation is std/mean.
+ * standard deviation is the population one (ddof = 0, NumPy's default {@code np.std}, as in the
+ * bench report), and the coefficient of variation is std/mean.
  */
 public final class Timing {
   /** Above this coefficient of variation the timings are reported as noisy. */
@@ -29,7 +30,7 @@ public final class Timing {
       return perSecond() * batch;
     }
 
-    /** Coefficient of variation: std / mean (NaN for fewer than two runs). */
+    /** Coefficient of variation: std / mean. */
     public double cv() {
       return meanMs > 0 ? stdMs / meanMs : Double.NaN;
     }
@@ -79,7 +80,7 @@ public final class Timing {
     for (double v : s) {
       ss += (v - mean) * (v - mean);
     }
-    double std = s.length > 1 ? Math.sqrt(ss / (s.length - 1)) : Double.NaN;
+    double std = Math.sqrt(ss / s.length);
     return new Stats(s.length, s[0], mean, percentile(s, 50), percentile(s, 90),
         percentile(s, 95), percentile(s, 99), s[s.length - 1], std, total);
   }

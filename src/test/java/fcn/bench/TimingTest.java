@@ -24,15 +24,15 @@ class TimingTest {
     assertEquals(9.1, s.p90Ms(), EPS); // 8.1 -> 9 + .1
     assertEquals(9.55, s.p95Ms(), EPS); // 8.55
     assertEquals(9.91, s.p99Ms(), EPS); // 8.91
-    // Squared deviations from 5.5: 2*(.25+2.25+6.25+12.25+20.25) = 82.5; /9 -> sqrt = 3.0276504
-    assertEquals(Math.sqrt(82.5 / 9), s.stdMs(), EPS);
-    assertEquals(3.0276503540974917, s.stdMs(), 1e-12);
+    // Squared deviations from 5.5: 2*(.25+2.25+6.25+12.25+20.25) = 82.5; /10 -> sqrt(8.25) = 2.8723
+    assertEquals(Math.sqrt(8.25), s.stdMs(), EPS);
+    assertEquals(2.8722813232690143, s.stdMs(), 1e-12);
     assertEquals(55, s.totalMs(), EPS);
     assertEquals(10 * 1000.0 / 55, s.perSecond(), EPS); // 181.8 runs/s
     assertEquals(2 * 10 * 1000.0 / 55, s.imagesPerSecond(2), EPS);
-    assertEquals(3.0276503540974917 / 5.5, s.cv(), 1e-12); // 55%
+    assertEquals(2.8722813232690143 / 5.5, s.cv(), 1e-12); // 52.2%
     assertTrue(s.noisy());
-    assertTrue(s.warning().orElseThrow().startsWith("timings are noisy (coefficient of variation 55.0% > 10%)"));
+    assertTrue(s.warning().orElseThrow().startsWith("timings are noisy (coefficient of variation 52.2% > 10%)"));
   }
 
   @Test
@@ -41,16 +41,16 @@ class TimingTest {
     assertEquals(10, s.meanMs(), EPS);
     assertEquals(10, s.medianMs(), EPS); // sorted 9,10,10,11: position 1.5 -> 10
     assertEquals(10.7, s.p90Ms(), EPS); // position 2.7 -> 10 + .7*(11-10)
-    // Deviations 0,1,-1,0: ss = 2, /3, sqrt = 0.8165; cv = 8.2% <= 10%
-    assertEquals(Math.sqrt(2.0 / 3), s.stdMs(), EPS);
+    // Deviations 0,1,-1,0: ss = 2, /4, sqrt = 0.7071; cv = 7.1% <= 10%
+    assertEquals(Math.sqrt(0.5), s.stdMs(), EPS);
     assertFalse(s.noisy());
     assertTrue(s.warning().isEmpty());
   }
 
   @Test
   void thresholdIsStrict() {
-    // 9, 10, 11: mean 10, ss = 1 + 0 + 1 = 2, /(n-1) = 1, std 1, cv exactly 10%.
-    Timing.Stats s = Timing.ofMillis(new double[] {9, 10, 11});
+    // 9, 11: mean 10, ss = 1 + 1 = 2, /n = 1, std 1, cv exactly 10%.
+    Timing.Stats s = Timing.ofMillis(new double[] {9, 11});
     assertEquals(0.10, s.cv(), EPS);
     assertFalse(s.noisy(), "CV equal to the threshold is not noisy");
   }
@@ -60,7 +60,7 @@ class TimingTest {
     Timing.Stats s = Timing.ofMillis(new double[] {4});
     assertEquals(4, s.medianMs(), EPS);
     assertEquals(4, s.p99Ms(), EPS);
-    assertTrue(Double.isNaN(s.stdMs()));
+    assertEquals(0, s.stdMs(), EPS);
     assertFalse(s.noisy());
     assertEquals(250, s.perSecond(), EPS);
   }
