@@ -895,7 +895,7 @@ public final class Bench {
       sb.append(System.lineSeparator());
       line(sb, "dataset", d.name() + (d.split() != null ? " (" + d.split() + ")" : "") + ", " + d.images()
           + " images, " + d.scores().pixels() + " pixels scored, " + d.ignoredPixels() + " ignored");
-      line(sb, "inference", fmt("%.1f ms total (session runs only)", d.inferenceMs()));
+      line(sb, "inference", fmt("%.1f ms total (session runs with output fetch, nothing else)", d.inferenceMs()));
       line(sb, "end-to-end", fmt("%.1f ms wall (decode, preprocess, run, argmax, score; %d I/O threads) "
           + "= %.3f x inference", d.wallMs(), d.decodeThreads(), d.overhead()));
       sb.append(System.lineSeparator());

@@ -256,7 +256,7 @@ class BenchTest {
     }
     Path model = TinyModels.random(dir.resolve("camvid-tiny.onnx"), 11, 3);
     Path csv = dir.resolve("camvid.csv");
-    Bench.Result r = Bench.run(new Bench.Options(model).device(Device.CPU).warmup(2)
+    Bench.Result r = Bench.run(new Bench.Options(model).device(Device.CPU).threads(1).warmup(2)
         .dataset(camvid.resolve("test.txt")).ignoreLabel(11).report(csv), err);
     assertEquals(233, r.dataset().images());
     assertEquals(nonVoid, r.dataset().scores().pixels());
