@@ -248,7 +248,7 @@ public final class Bench {
   }
 
   /** The dataset part of a result. */
-  public record DatasetResult(String name, String split, int images, Scores scores,
+  public record DatasetResult(String name, String split, int images, int sizes, Scores scores,
       long ignoredPixels, double inferenceMs, double wallMs, int decodeThreads) {
     /** End-to-end wall time over pure inference time (1.0 = the pipeline costs nothing). */
     public double overhead() {
@@ -258,7 +258,9 @@ public final class Bench {
 
   /**
    * What a run measured. {@code stats} are per-run latencies (fixed shape) or per-image inference
-   * times (dataset); {@code flops} is null when not counted, with the reason in {@code warnings}.
+   * times (dataset); {@code flops} is null when not counted, with the reason in {@code warnings}
+   * (which were also printed to the error stream). {@code record} is the report row (its model
+   * SHA-256 is filled only when a report was written).
    */
   public record Result(Path model, String modelName, String provider, Device requested,
       String ortVersion, int threads, String inputShape, double loadMs, double firstRunMs,
@@ -309,24 +311,35 @@ public final class Bench {
       graph = importGraph(o.model, warnings);
     }
     try (Session session = Session.open(o.model, o.device, o.threads, o.optLevel)) {
+      // The CUDA fallback matters before a long run starts; the others are printed at the end.
       session.warning().ifPresent(w -> {
-        warnings.add(w);
         err.println("fcn: warning: " + w);
         err.flush();
       });
-      Result r = o.dataset != null ? runDataset(o, session, graph, warnings, err)
-          : runFixed(o, session, graph, warnings, err);
-      r.stats().warning().ifPresent(w -> {
-        warnings.add(w);
+      List<String> later = new ArrayList<>();
+      Result r = o.dataset != null ? runDataset(o, session, graph, later, err)
+          : runFixed(o, session, graph, later, err);
+      // Images of different sizes take different times: their spread is not noise.
+      boolean oneShape = r.dataset() == null || r.dataset().sizes() == 1;
+      if (oneShape) {
+        r.stats().warning().ifPresent(later::add);
+      }
+      for (String w : later) {
         err.println("fcn: warning: " + w);
-        err.flush();
-      });
+      }
+      err.flush();
+      session.warning().ifPresent(warnings::add);
+      warnings.addAll(later);
+      BenchRecord record = record(o, r);
       if (o.report != null) {
-        writeReport(o, r);
+        BenchReport.append(o.report, record);
+        if (r.dataset() != null) {
+          BenchReport.writeClassFiles(o.report, r.dataset().scores());
+        }
       }
       return new Result(r.model(), r.modelName(), r.provider(), r.requested(), r.ortVersion(), r.threads(),
           r.inputShape(), r.loadMs(), r.firstRunMs(), r.warmup(), r.stats(), r.batch(), r.flops(),
-          r.totalFlops(), r.dataset(), List.copyOf(warnings), r.record());
+          r.totalFlops(), r.dataset(), List.copyOf(warnings), record);
     }
   }
 
@@ -668,7 +681,9 @@ public final class Bench {
       }
       Timing.Stats stats = Timing.ofNanos(inferNanos);
       Scores scores = Scores.of(acc.hist(), names);
-      DatasetResult dr = new DatasetResult(ds.name(), ds.split(), samples.size(), scores, ignoredTotal,
+      long distinct = Arrays.stream(inputShapes).map(Arrays::toString).distinct().count();
+      DatasetResult dr = new DatasetResult(ds.name(), ds.split(), samples.size(), (int) distinct, scores,
+          ignoredTotal,
           stats.totalMs(), wallNanos / 1e6, threads);
       return new Result(o.model, name(o), session.provider(), o.device, Session.ortVersion(), o.threads,
           "dataset", session.loadMillis(), firstMs, o.warmup, stats, 1, lastCount, totalFlops, dr, warnings,
@@ -810,10 +825,11 @@ public final class Bench {
 
   // ---- Report --------------------------------------------------------------------------------
 
-  private static void writeReport(Options o, Result r) {
+  /** The report row of a run; the model's SHA-256 (a full read) only when a report is written. */
+  private static BenchRecord record(Options o, Result r) {
     BenchRecord.Builder b = BenchRecord.builder()
         .modelFile(o.model.toString())
-        .modelSha256(sha256(o.model))
+        .modelSha256(o.report != null ? sha256(o.model) : null)
         .modelName(r.modelName())
         .device(r.provider().equals(Session.CUDA_PROVIDER) ? "cuda:0" : "cpu")
         .executionProvider(r.provider())
@@ -840,10 +856,7 @@ public final class Bench {
       b.dataset(r.dataset().name()).split(r.dataset().split()).images(r.dataset().images())
           .scores(r.dataset().scores());
     }
-    BenchReport.append(o.report, b.build());
-    if (r.dataset() != null) {
-      BenchReport.writeClassFiles(o.report, r.dataset().scores());
-    }
+    return b.build();
   }
 
   static String sha256(Path file) {
@@ -882,7 +895,11 @@ public final class Bench {
         "min", "mean", "median", "p90", "p95", "p99", "max", "std"));
     sb.append(String.format(Locale.ROOT, "              %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f%n",
         s.minMs(), s.meanMs(), s.medianMs(), s.p90Ms(), s.p95Ms(), s.p99Ms(), s.maxMs(), s.stdMs()));
-    line(sb, "variation", fmt("CV %.1f%% (noisy above %.0f%%)", 100 * s.cv(), 100 * Timing.NOISY_CV));
+    if (r.dataset() != null && r.dataset().sizes() > 1) {
+      line(sb, "variation", fmt("CV %.1f%% (%d image sizes)", 100 * s.cv(), r.dataset().sizes()));
+    } else {
+      line(sb, "variation", fmt("CV %.1f%% (noisy above %.0f%%)", 100 * s.cv(), 100 * Timing.NOISY_CV));
+    }
     line(sb, "throughput", fmt("%.2f images/s (pure inference)", r.imagesPerSecond()));
     if (r.totalFlops() != null) {
       line(sb, "compute", fmt("%.2f GFLOP/image%s, %.1f GFLOP/s achieved", r.gflopsPerImage(),
@@ -900,9 +917,6 @@ public final class Bench {
           + "= %.3f x inference", d.wallMs(), d.decodeThreads(), d.overhead()));
       sb.append(System.lineSeparator());
       sb.append(d.scores().table());
-    }
-    for (String w : r.warnings()) {
-      line(sb, "warning", w);
     }
     return sb.toString();
   }
