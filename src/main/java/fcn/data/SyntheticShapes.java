@@ -54,7 +54,8 @@ import java.util.stream.Stream;
  * <h2>Layout written</h2>
  *
  * {@code JPEGImages/ID.jpg}, {@code SegmentationClass/ID.png} (8-bit palette PNG, VOC colours,
- * index = class), {@code ImageSets/Segmentation/train.txt} and {@code val.txt},
+ * index = class), {@code ImageSets/Segmentation/train.txt} and {@code val.txt} (each only if
+ * non-empty),
  * {@code classes.txt} and a {@code README.txt} with the config. Ids are {@code shapes_NNNNNN};
  * the first {@code train} ids are the train split. Split files are written last, so an
  * interrupted run is not a readable dataset.
@@ -182,8 +183,13 @@ public final class SyntheticShapes {
       (i < c.train() ? train : val).append(id(i)).append('\n');
     }
     Path sets = root.resolve("ImageSets").resolve("Segmentation");
-    writeText(sets.resolve("train.txt"), train.toString());
-    writeText(sets.resolve("val.txt"), val.toString());
+    // An empty split file would become the default split (val) of a dataset with no samples.
+    if (c.train() > 0) {
+      writeText(sets.resolve("train.txt"), train.toString());
+    }
+    if (c.val() > 0) {
+      writeText(sets.resolve("val.txt"), val.toString());
+    }
     return new Result(root, c.train(), c.val(), classPixels);
   }
 

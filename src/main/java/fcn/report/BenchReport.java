@@ -266,7 +266,9 @@ public final class BenchReport {
 
   private static String readString(Path csv) {
     try {
-      return Files.readString(csv, StandardCharsets.UTF_8);
+      String s = Files.readString(csv, StandardCharsets.UTF_8);
+      // Spreadsheet programs like to save CSV with a byte-order mark; it is not part of the header.
+      return s.startsWith("\uFEFF") ? s.substring(1) : s;
     } catch (IOException e) {
       throw new FcnException(csv + ": cannot read: " + e.getMessage(), e);
     }

@@ -2,7 +2,7 @@ package fcn.report;
 
 import fcn.data.ClassNames;
 import fcn.data.Dataset;
-import fcn.data.PredictionScorer;
+import fcn.metrics.PredictionScorer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import fcn.core.ExitCode;
 import fcn.report.BenchRecord;
 import fcn.report.BenchReport;
-import fcn.testing.Cli;
+import fcn.testing.SubcommandHarness;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -40,7 +40,7 @@ class GateCommandTest {
     Path cur = report("cur.csv", row("fcn8s", 0.6400, 10, "2025-02-01T00:00:00Z"),
         row("fcn32s", 0.5960, 8, "2025-02-01T00:00:00Z"));
     Path junit = dir.resolve("junit/gate.xml");
-    Cli.Result r = Cli.run(new GateCommand(), cur.toString(), "--baseline", base.toString(), "--junit", junit.toString());
+    SubcommandHarness.Result r = SubcommandHarness.run(new GateCommand(), cur.toString(), "--baseline", base.toString(), "--junit", junit.toString());
     assertEquals(ExitCode.CHECK_FAILED, r.exit(), r.toString());
     // fcn8s: 64.00 - 65.12 = -1.12 points > 0.5 allowed -> FAIL; fcn32s: -0.40 -> PASS
     assertTrue(r.out().contains("-1.12"), r.out());
@@ -67,11 +67,11 @@ class GateCommandTest {
     Path better = report("better.csv", row("fcn8s", 0.70, 9, "2025-02-01T00:00:00Z"),
         row("new-model", 0.1, 1, "2025-02-01T00:00:00Z"));
     Path junit = dir.resolve("ok.xml");
-    Cli.Result r = Cli.run(new GateCommand(), same.toString(), "--baseline", base.toString(), "--junit", junit.toString());
+    SubcommandHarness.Result r = SubcommandHarness.run(new GateCommand(), same.toString(), "--baseline", base.toString(), "--junit", junit.toString());
     assertEquals(ExitCode.OK, r.exit(), r.toString());
     assertTrue(r.out().contains("+0.00") && r.out().contains("gate PASSED"), r.out());
     assertTrue(Files.readString(junit).contains("tests=\"1\" failures=\"0\""), Files.readString(junit));
-    r = Cli.run(new GateCommand(), better.toString(), "--baseline", base.toString(), "--max-latency-increase", "10%");
+    r = SubcommandHarness.run(new GateCommand(), better.toString(), "--baseline", base.toString(), "--max-latency-increase", "10%");
     assertEquals(ExitCode.OK, r.exit(), r.toString());
     assertTrue(r.out().contains("+5.00") && r.out().contains("-10.0") && r.out().contains("NEW"), r.out());
     assertTrue(r.out().contains("gate PASSED: 1 compared, 0 regressed, 0 missing, 1 new (not gated)"), r.out());
@@ -82,7 +82,7 @@ class GateCommandTest {
     // 0.65 - 0.645 = 0.5 points (0.5000000000000004 in binary floating point): allowed
     Path base = report("base.csv", row("m", 0.65, 10, "2025-01-01T00:00:00Z"));
     Path cur = report("cur.csv", row("m", 0.645, 10, "2025-01-02T00:00:00Z"));
-    assertEquals(ExitCode.OK, Cli.run(new GateCommand(), cur.toString(), "--baseline", base.toString()).exit());
+    assertEquals(ExitCode.OK, SubcommandHarness.run(new GateCommand(), cur.toString(), "--baseline", base.toString()).exit());
   }
 
   @Test
@@ -90,7 +90,7 @@ class GateCommandTest {
     Path base = report("base.csv", row("m", 0.65, 10, "2025-01-01T00:00:00Z"));
     // a bad older run followed by a good newer one, written out of order in the file
     Path cur = report("cur.csv", row("m", 0.66, 10, "2025-03-01T00:00:00Z"), row("m", 0.10, 10, "2025-02-01T00:00:00Z"));
-    Cli.Result r = Cli.run(new GateCommand(), cur.toString(), "--baseline", base.toString());
+    SubcommandHarness.Result r = SubcommandHarness.run(new GateCommand(), cur.toString(), "--baseline", base.toString());
     assertEquals(ExitCode.OK, r.exit(), r.toString());
     assertTrue(r.out().contains("+1.00"), r.out());
   }
@@ -102,13 +102,13 @@ class GateCommandTest {
     // big: 100 -> 125 ms = +25% and +25 ms -> FAIL; tiny: 0.5 -> 0.65 ms = +30% but only +0.15 ms -> noise
     Path cur = report("cur.csv", row("big", 0.65, 125, "2025-01-02T00:00:00Z"),
         row("tiny", 0.65, 0.65, "2025-01-02T00:00:00Z"));
-    Cli.Result r = Cli.run(new GateCommand(), cur.toString(), "--baseline", base.toString(), "--max-latency-increase", "10%");
+    SubcommandHarness.Result r = SubcommandHarness.run(new GateCommand(), cur.toString(), "--baseline", base.toString(), "--max-latency-increase", "10%");
     assertEquals(ExitCode.CHECK_FAILED, r.exit(), r.toString());
     assertTrue(r.out().contains("FAIL big [cpu, 1x3x64x64, shapes]: median 100.000 -> 125.000 ms (+25.0%"), r.out());
     assertTrue(!r.out().contains("FAIL tiny"), r.out());
     assertTrue(r.out().contains("noise margin"), r.out());
     // without the latency option (CI), only mean IU is gated
-    assertEquals(ExitCode.OK, Cli.run(new GateCommand(), cur.toString(), "--baseline", base.toString()).exit());
+    assertEquals(ExitCode.OK, SubcommandHarness.run(new GateCommand(), cur.toString(), "--baseline", base.toString()).exit());
   }
 
   @Test
@@ -116,7 +116,7 @@ class GateCommandTest {
     Path base = report("base.csv", row("a", 0.65, 10, "2025-01-01T00:00:00Z"), row("b", 0.65, 10, "2025-01-01T00:00:00Z"));
     Path cur = report("cur.csv", row("a", 0.65, 10, "2025-01-02T00:00:00Z"));
     Path junit = dir.resolve("j.xml");
-    Cli.Result r = Cli.run(new GateCommand(), cur.toString(), "--baseline", base.toString(), "--junit", junit.toString());
+    SubcommandHarness.Result r = SubcommandHarness.run(new GateCommand(), cur.toString(), "--baseline", base.toString(), "--junit", junit.toString());
     assertEquals(ExitCode.CHECK_FAILED, r.exit(), r.toString());
     assertTrue(r.out().contains("MISSING") && r.out().contains("1 compared, 0 regressed, 1 missing") && r.out().contains("FAIL b [cpu, 1x3x64x64, shapes]: missing from the current report"), r.out());
     assertTrue(Files.readString(junit).contains("name=\"present b [cpu, 1x3x64x64, shapes]\""), Files.readString(junit));
@@ -125,15 +125,15 @@ class GateCommandTest {
   @Test
   void badInputsAreExit2WithOneLine() throws Exception {
     Path base = report("base.csv", row("a", 0.65, 10, "2025-01-01T00:00:00Z"));
-    Cli.Result r = Cli.run(new GateCommand(), dir.resolve("none.csv").toString(), "--baseline", base.toString());
+    SubcommandHarness.Result r = SubcommandHarness.run(new GateCommand(), dir.resolve("none.csv").toString(), "--baseline", base.toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().contains("none.csv: no such report file"), r.err());
-    r = Cli.run(new GateCommand(), base.toString(), "--baseline", base.toString(), "--max-latency-increase", "ten");
+    r = SubcommandHarness.run(new GateCommand(), base.toString(), "--baseline", base.toString(), "--max-latency-increase", "ten");
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().contains("percentage 'ten'"), r.err());
     Path foreign = dir.resolve("foreign.csv");
     Files.writeString(foreign, "a,b\n");
-    r = Cli.run(new GateCommand(), foreign.toString(), "--baseline", base.toString());
+    r = SubcommandHarness.run(new GateCommand(), foreign.toString(), "--baseline", base.toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertEquals(1, r.err().strip().lines().count(), r.err());
   }

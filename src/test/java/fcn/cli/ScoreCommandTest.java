@@ -14,8 +14,8 @@ import fcn.data.Dataset;
 import fcn.data.SyntheticShapes;
 import fcn.report.BenchRecord;
 import fcn.report.BenchReport;
-import fcn.testing.Cli;
-import fcn.testing.Shared;
+import fcn.testing.SubcommandHarness;
+import fcn.testing.SharedData;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,10 +36,10 @@ class ScoreCommandTest {
    */
   @Test
   void vocSampleMatchesIndependentScorePy() throws Exception {
-    Path voc = Shared.require("data/voc-sample");
+    Path voc = SharedData.require("data/voc-sample");
     Path ref = voc.resolve("reference");
     Path report = dir.resolve("out/report.csv");
-    Cli.Result r = Cli.run(new ScoreCommand(), "--predictions", ref.toString(), "--dataset", voc.toString(),
+    SubcommandHarness.Result r = SubcommandHarness.run(new ScoreCommand(), "--predictions", ref.toString(), "--dataset", voc.toString(),
         "--report", report.toString(), "--model-name", "fcn8s-heavy-pascal");
     assertEquals(ExitCode.OK, r.exit(), r.toString());
     assertTrue(r.out().contains("mean IU") && r.out().contains("bicycle") && r.out().contains("person"), r.out());
@@ -92,7 +92,7 @@ class ScoreCommandTest {
    */
   @Test
   void camvidTotalIsNonVoidPixelCount() throws Exception {
-    Path cam = Shared.require("data/camvid");
+    Path cam = SharedData.require("data/camvid");
     Dataset ds = Dataset.open(cam.resolve("test.txt"), null, 11);
     assertEquals(233, ds.samples().size());
     long nonVoid = 0;
@@ -104,7 +104,7 @@ class ScoreCommandTest {
       }
     }
     Path report = dir.resolve("camvid.csv");
-    Cli.Result r = Cli.run(new ScoreCommand(), "--predictions", cam.resolve("testannot").toString(),
+    SubcommandHarness.Result r = SubcommandHarness.run(new ScoreCommand(), "--predictions", cam.resolve("testannot").toString(),
         "--dataset", cam.resolve("test.txt").toString(), "--ignore-label", "11", "--report", report.toString());
     assertEquals(ExitCode.OK, r.exit(), r.toString());
     assertTrue(r.out().contains("pixels scored: " + nonVoid + " "), r.out());
@@ -124,8 +124,8 @@ class ScoreCommandTest {
 
   @Test
   void camvidWithoutIgnoreLabelExplainsTheVoidValue() {
-    Path cam = Shared.require("data/camvid");
-    Cli.Result r = Cli.run(new ScoreCommand(), "--predictions", cam.resolve("testannot").toString(),
+    Path cam = SharedData.require("data/camvid");
+    SubcommandHarness.Result r = SubcommandHarness.run(new ScoreCommand(), "--predictions", cam.resolve("testannot").toString(),
         "--dataset", cam.resolve("test.txt").toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().contains("label 11") && r.err().contains("ignore label (none given)"), r.err());
@@ -145,27 +145,27 @@ class ScoreCommandTest {
       String name = i == 2 ? s.id() + "-fcn8s.png" : s.id() + ".png";
       Images.writeIndexedPng(pred.resolve(name), i == 2 ? new LabelMap(64, 64, new int[64 * 64]) : l, Palette.voc());
     }
-    Cli.Result r = Cli.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
+    SubcommandHarness.Result r = SubcommandHarness.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
     assertEquals(ExitCode.OK, r.exit(), r.toString());
     assertTrue(r.out().contains("split val: 3 samples"), r.out());
     assertTrue(r.out().contains("triangle"), r.out());
 
     Files.delete(pred.resolve(ds.samples().get(0).id() + ".png"));
-    r = Cli.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
+    r = SubcommandHarness.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().contains("no prediction for 1 of 3 samples") && r.err().contains(ds.samples().get(0).id()), r.err());
 
     Images.writeIndexedPng(pred.resolve(ds.samples().get(0).id() + ".png"), new LabelMap(2, 2, new int[4]), Palette.voc());
-    r = Cli.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
+    r = SubcommandHarness.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().contains("prediction is 2x2 but label"), r.err());
 
     Images.writeIndexedPng(pred.resolve(ds.samples().get(0).id() + ".png"), new LabelMap(64, 64, filled(9)), Palette.voc());
-    r = Cli.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
+    r = SubcommandHarness.run(new ScoreCommand(), "--predictions", pred.toString(), "--dataset", data.toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().contains("predicted class 9") && r.err().contains("outside 0..5"), r.err());
 
-    r = Cli.run(new ScoreCommand(), "--predictions", dir.resolve("nope").toString(), "--dataset", data.toString());
+    r = SubcommandHarness.run(new ScoreCommand(), "--predictions", dir.resolve("nope").toString(), "--dataset", data.toString());
     assertEquals(ExitCode.BAD_INPUT, r.exit(), r.toString());
     assertTrue(r.err().startsWith(dir.resolve("nope").toString()), r.err());
   }

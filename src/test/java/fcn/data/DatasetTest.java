@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fcn.core.FcnException;
-import fcn.testing.Shared;
+import fcn.testing.SharedData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -135,7 +135,7 @@ class DatasetTest {
 
   @Test
   void realVocSample() {
-    Path voc = Shared.require("data/voc-sample");
+    Path voc = SharedData.require("data/voc-sample");
     Dataset d = Dataset.open(voc);
     assertEquals("voc-sample", d.name());
     assertEquals("val", d.split());
@@ -146,12 +146,12 @@ class DatasetTest {
     RgbImage img = Images.readRgb(d.samples().get(0).image());
     assertEquals(334, img.width());
     // the shipped PASCAL class list (with its trailing note) reads as exactly the 21 VOC classes
-    assertEquals(ClassNames.VOC, ClassNames.read(Shared.require("data/pascal/classes.txt")));
+    assertEquals(ClassNames.VOC, ClassNames.read(SharedData.require("data/pascal/classes.txt")));
   }
 
   @Test
   void realCamvidListFile() {
-    Path cam = Shared.require("data/camvid");
+    Path cam = SharedData.require("data/camvid");
     Dataset d = Dataset.open(cam.resolve("test.txt"), null, 11);
     assertEquals(233, d.samples().size());
     assertEquals(11, d.classNames().size());

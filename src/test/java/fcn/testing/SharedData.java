@@ -6,8 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Locates ../shared (real data beside the checkout); tests skip visibly when it is missing. */
-public final class Shared {
-  private Shared() {}
+public final class SharedData {
+  private SharedData() {}
 
   public static final Path ROOT = Path.of("..", "shared");
 

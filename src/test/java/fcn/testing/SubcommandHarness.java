@@ -10,8 +10,8 @@ import picocli.CommandLine;
  * Runs a subcommand the way Main will: output captured, FcnException mapped to its one-line
  * message on stderr and exit 2. Test-only; the real mapping lives in fcn.cli.Main.
  */
-public final class Cli {
-  private Cli() {}
+public final class SubcommandHarness {
+  private SubcommandHarness() {}
 
   /** Exit code and captured streams of one run. */
   public record Result(int exit, String out, String err) {

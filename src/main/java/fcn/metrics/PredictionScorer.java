@@ -1,8 +1,11 @@
-package fcn.data;
+package fcn.metrics;
 
 import fcn.core.FcnException;
-import fcn.metrics.ConfusionAccumulator;
-import fcn.metrics.Scores;
+import fcn.data.Dataset;
+import fcn.data.Images;
+import fcn.data.LabelMap;
+import fcn.data.Palette;
+import fcn.data.Sample;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,7 +119,7 @@ public final class PredictionScorer {
         if (a < 0 || a >= n) {
           throw new FcnException(String.format(Locale.ROOT,
               "%s: label %d at x=%d y=%d is neither a class (0..%d%s) nor the ignore label (%s); "
-                  + "expected matching class names and ignore label",
+                  + "expected the ignore label or class list to match the data",
               s.label(), a, k % label.width(), k / label.width(), n - 1,
               infer ? ", no class names given" : " from " + given.size() + " class names",
               ignore == null ? "none given" : ignore));
