@@ -131,7 +131,8 @@ public final class Session implements ReferenceRunner {
       default:
         if (!cudaInBuild) {
           return cpu(model, env, device, threads, optLevel,
-              "--device auto: CUDA unavailable (" + CPU_BUILD + "); running on CPU (--device cpu silences this)");
+              "--device auto: no CUDA in this build (CPU ONNX Runtime; -Pgpu builds with CUDA); "
+                  + "running on CPU (--device cpu silences this)");
         }
         try {
           return create(model, env, device, true, threads, optLevel, null);
