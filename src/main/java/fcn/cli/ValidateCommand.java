@@ -48,7 +48,7 @@ public final class ValidateCommand implements Callable<Integer> {
   List<String> rtol;
 
   @Option(names = "--min-label-agreement", paramLabel = "[NAME=]PCT",
-      description = "Also require this % of pixels to have the same argmax over C (NxCxHxW score maps). Repeatable.")
+      description = "Also require this %% of pixels to have the same argmax over C (NxCxHxW score maps). Repeatable.")
   List<String> minLabels;
 
   @Mixin OutputOptions output;

@@ -105,8 +105,11 @@ public final class Session implements ReferenceRunner {
    *     {@code device} is CUDA and the CUDA execution provider cannot be loaded
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel) {
-    if (!Files.isRegularFile(model)) {
+    if (!Files.exists(model)) {
       throw new FcnException("model file " + model + " not found (expected an .onnx file)");
+    }
+    if (!Files.isRegularFile(model)) {
+      throw new FcnException("model " + model + " is not a file (expected an .onnx file)");
     }
     if (threads < 0) {
       throw new FcnException("--threads must be >= 0 (0 = ONNX Runtime's default), got " + threads);
@@ -131,7 +134,8 @@ public final class Session implements ReferenceRunner {
       default:
         if (!cudaInBuild) {
           return cpu(model, env, device, threads, optLevel,
-              "--device auto: CUDA unavailable (" + CPU_BUILD + "); running on CPU (--device cpu silences this)");
+              "--device auto: no CUDA in this build (CPU ONNX Runtime; -Pgpu builds with CUDA); "
+                  + "running on CPU (--device cpu silences this)");
         }
         try {
           return create(model, env, device, true, threads, optLevel, null);
@@ -158,8 +162,9 @@ public final class Session implements ReferenceRunner {
 
   private static OrtEnvironment environment() {
     try {
-      // ORT's warnings (e.g. unused initializers) would drown fcn's one-line messages.
-      return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "fcn");
+      // ORT's own log lines (unused initializers, the CUDA loader) would drown fcn's one-line
+      // messages; whatever matters reaches us as an OrtException and is reported from there.
+      return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL, "fcn");
     } catch (RuntimeException | LinkageError e) {
       throw new FcnException("cannot load the ONNX Runtime native library: " + e.getMessage(), e);
     }
@@ -187,7 +192,7 @@ public final class Session implements ReferenceRunner {
     OrtSession ort;
     try (SessionOptions so = new SessionOptions()) {
       so.setOptimizationLevel(optLevel.ort());
-      so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+      so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
       if (threads > 0) {
         so.setIntraOpNumThreads(threads);
       }
@@ -216,8 +221,16 @@ public final class Session implements ReferenceRunner {
 
   /** One line saying why CUDA could not be used, naming missing shared libraries if any. */
   static String describeCudaFailure(String ortMessage) {
+    return describeCudaFailure(ortMessage, CudaLibraries::missing);
+  }
+
+  static String describeCudaFailure(String ortMessage, java.util.function.Supplier<List<String>> probe) {
     String msg = ortMessage == null ? "" : ortMessage;
     List<String> missing = missingLibraries(msg);
+    if (missing.isEmpty() && msg.contains("Failed to load")) {
+      // ORT's exception omits the library its loader could not find: look the dependencies up.
+      missing = probe.get();
+    }
     if (!missing.isEmpty()) {
       return "the CUDA execution provider cannot load: missing " + String.join(", ", missing)
           + " (install CUDA 12 + cuDNN 9 and put them on LD_LIBRARY_PATH); ONNX Runtime said: "
@@ -226,19 +239,12 @@ public final class Session implements ReferenceRunner {
     return "the CUDA execution provider failed: " + firstLine(msg);
   }
 
-  /** Shared libraries named in a loader error, other than ONNX Runtime's own provider libraries. */
+  /** Shared libraries named in a loader error, other than ONNX Runtime's own libraries. */
   static List<String> missingLibraries(String msg) {
     Set<String> libs = new LinkedHashSet<>();
     Matcher m = SHARED_LIB.matcher(msg);
     while (m.find()) {
       if (!m.group(1).startsWith("libonnxruntime")) {
-        libs.add(m.group(1));
-      }
-    }
-    if (libs.isEmpty()) {
-      // "Failed to load libonnxruntime_providers_cuda.so" without a reason: name it at least.
-      m = SHARED_LIB.matcher(msg);
-      while (m.find()) {
         libs.add(m.group(1));
       }
     }

@@ -108,6 +108,16 @@ public record CompareResult(
     if (Double.isInfinite(v)) {
       return v > 0 ? "inf" : "-inf";
     }
-    return String.format(Locale.ROOT, "%.6g", v);
+    if (v == 0) {
+      return "0";
+    }
+    // %g without its padding zeros: 1e-05, 0.001, 3.75
+    String s = String.format(Locale.ROOT, "%.6g", v);
+    int e = s.indexOf('e');
+    String mant = e < 0 ? s : s.substring(0, e);
+    if (mant.indexOf('.') >= 0) {
+      mant = mant.replaceAll("0+$", "").replaceAll("\\.$", "");
+    }
+    return e < 0 ? mant : mant + s.substring(e);
   }
 }

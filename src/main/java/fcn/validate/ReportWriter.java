@@ -68,7 +68,7 @@ public final class ReportWriter {
   }
 
   private static String g(double v) {
-    return CompareResult.num(v).replace("e-0", "e-").replace("e+0", "e+");
+    return CompareResult.num(v);
   }
 
   /** The values of one CSV row / JSON output object, in {@link #COLUMNS} order (null = NaN/inf). */

@@ -121,15 +121,33 @@ class SessionTest {
 
   @Test
   void missingCudaLibrariesAreNamed() {
-    // The shape of ORT's loader error (provider_bridge_ort.cc), as users report it.
-    String msg = "Error code - ORT_RUNTIME_EXCEPTION - message: /onnxruntime_src/onnxruntime/core/session/"
-        + "provider_bridge_ort.cc:1539 onnxruntime::Provider& onnxruntime::ProviderLibrary::Get() "
-        + "[ONNXRuntimeError] : 1 : FAIL : Failed to load library libonnxruntime_providers_cuda.so with "
-        + "error: libcudnn.so.9: cannot open shared object file: No such file or directory";
-    assertEquals(List.of("libcudnn.so.9"), Session.missingLibraries(msg));
-    String line = Session.describeCudaFailure(msg);
-    assertTrue(line.startsWith("the CUDA execution provider cannot load: missing libcudnn.so.9"), line);
+    // What onnxruntime_gpu's OrtException says when the provider library cannot load (1.22 on a
+    // machine without CUDA): the library name is only in ORT's log, so fcn probes for it.
+    String ortMsg = "Error code - ORT_FAIL - message: OrtSessionOptionsAppendExecutionProvider_Cuda: "
+        + "Failed to load shared library";
+    String line = Session.describeCudaFailure(ortMsg, () -> List.of("libcublasLt.so.12", "libcudnn.so.9"));
+    assertTrue(line.startsWith("the CUDA execution provider cannot load: missing libcublasLt.so.12, libcudnn.so.9 "
+        + "(install CUDA 12 + cuDNN 9"), line);
     assertFalse(line.contains("\n"));
+    // A message that names the library itself is taken at its word; ORT's own libraries are not "missing".
+    String named = "Failed to load library libonnxruntime_providers_cuda.so with error: "
+        + "libcudnn.so.9: cannot open shared object file: No such file or directory";
+    assertEquals(List.of("libcudnn.so.9"), Session.missingLibraries(named));
+    assertTrue(Session.describeCudaFailure(named, List::of).contains("missing libcudnn.so.9"));
+    // Other CUDA failures are passed on as they are.
+    String noGpu = "CUDA failure 100: no CUDA-capable device is detected";
+    assertEquals("the CUDA execution provider failed: " + noGpu, Session.describeCudaFailure(noGpu, List::of));
+  }
+
+  @Test
+  void cudaLibraryProbeLooksInDirsAndTheLdconfigCache(@TempDir Path dir) throws IOException {
+    Files.createFile(dir.resolve("libcudart.so.12"));
+    java.util.Set<String> cache = CudaLibraries.parseLdconfig(
+        "3 libs found in cache `/etc/ld.so.cache'\n"
+            + "\tlibcublas.so.12 (libc6,x86-64) => /usr/local/cuda/lib64/libcublas.so.12\n");
+    assertEquals(java.util.Set.of("libcublas.so.12"), cache);
+    assertEquals(List.of("libcudnn.so.9"),
+        CudaLibraries.missing(List.of("libcudart.so.12", "libcublas.so.12", "libcudnn.so.9"), List.of(dir), cache));
   }
 
   @Test
