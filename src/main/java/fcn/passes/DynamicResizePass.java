@@ -69,6 +69,14 @@ public final class DynamicResizePass {
       rewritten++;
     }
     g.removeUnused();
+    if (rewritten > 0) {
+      // Shapes recorded at the export size (ONNX value_info) no longer hold.
+      for (fcn.ir.Value v : g.values()) {
+        if (v instanceof Variable var && !g.inputs().contains(var)) {
+          var.setShape(null);
+        }
+      }
+    }
     return rewritten;
   }
 
