@@ -9,6 +9,7 @@ Everything is made from the seeds below, with random weights (nothing is downloa
     test_data_set_0/   logits at 224x224
     heatmap_320x416/   the heatmap PyTorch computes with fc6/fc7/fc8 reshaped into
                        convolutions (FCN's net surgery) on a 320x416 input
+  upsample_filt/     filt_K.pb: FCN's surgery.upsample_filt(K) for K = 3, 4, 16, 32, 64
   fcn_resnet50n/     torchvision FCN (segmentation.fcn.FCN + FCNHead, outputs out/aux) on a
                      narrow ResNet-50-style backbone, exported at opset 12 with a fixed input
   deeplabv3n/        torchvision DeepLabV3 (ASPP + aux FCNHead) likewise, opset 11
@@ -180,6 +181,26 @@ def make_seg(out, name, builder, seed, opset, export_hw, other_hw, classes):
                      ["input"], ["out", "aux"])
 
 
+def upsample_filt(size):
+    """FCN's surgery.upsample_filt, verbatim: the bilinear kernel its heads start from."""
+    factor = (size + 1) // 2
+    if size % 2 == 1:
+        center = factor - 1
+    else:
+        center = factor - 0.5
+    og = np.ogrid[:size, :size]
+    return (1 - abs(og[0] - center) / factor) * (1 - abs(og[1] - center) / factor)
+
+
+def make_filters(out):
+    d = os.path.join(out, "upsample_filt")
+    os.makedirs(d, exist_ok=True)
+    for k in (3, 4, 16, 32, 64):
+        with open(os.path.join(d, "filt_%d.pb" % k), "wb") as f:
+            f.write(numpy_helper.from_array(upsample_filt(k).astype(np.float32), "filt_%d" % k)
+                    .SerializeToString())
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="src/test/resources/torch", help="committed small fixtures")
@@ -188,6 +209,7 @@ def main():
     p.add_argument("--full", action="store_true", help="also full-width torchvision models (~130 MB each)")
     a = p.parse_args()
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    make_filters(a.out)
     make_vgg(a.out)
     make_seg(a.out, "fcn_resnet50n", fcn_narrow, SEEDS["fcn_resnet50n"], 12, (128, 128), (96, 120), 3)
     make_seg(a.out, "deeplabv3n", deeplab_narrow, SEEDS["deeplabv3n"], 11, (128, 128), (96, 120), 3)

@@ -5,24 +5,11 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import com.google.protobuf.ByteString;
-import fcn.ir.AttrType;
-import fcn.ir.Constant;
-import fcn.ir.Dim;
+import fcn.export.OnnxExporter;
 import fcn.ir.Graph;
-import fcn.ir.Node;
-import fcn.ir.Tensor;
 import fcn.ir.Value;
-import fcn.ir.Variable;
-import fcn.proto.OnnxProto.AttributeProto;
-import fcn.proto.OnnxProto.GraphProto;
 import fcn.proto.OnnxProto.ModelProto;
-import fcn.proto.OnnxProto.NodeProto;
-import fcn.proto.OnnxProto.OperatorSetIdProto;
 import fcn.proto.OnnxProto.TensorProto;
-import fcn.proto.OnnxProto.TensorShapeProto;
-import fcn.proto.OnnxProto.TypeProto;
-import fcn.proto.OnnxProto.ValueInfoProto;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -32,8 +19,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Test-only bridge from the IR to ONNX Runtime: a minimal opset-17 writer (the product's
- * writer is fcn.export.OnnxExporter) and a runner returning float outputs.
+ * Test-only bridge from the IR to ONNX Runtime through fcn.export.OnnxExporter: a runner
+ * returning float outputs, TensorProto file reading and seeded random data.
  */
 public final class TestOnnx {
   private TestOnnx() {}
@@ -62,84 +49,9 @@ public final class TestOnnx {
     }
   }
 
+  /** The product's exporter at the default opset. */
   public static ModelProto toModel(Graph g) {
-    GraphProto.Builder gp = GraphProto.newBuilder().setName(g.name());
-    for (Variable v : g.inputs()) {
-      gp.addInput(info(v));
-    }
-    for (Value v : g.outputs()) {
-      gp.addOutput(ValueInfoProto.newBuilder().setName(v.name()).setType(TypeProto.newBuilder()
-          .setTensorType(TypeProto.Tensor.newBuilder().setElemType(v.type().onnxCode()))));
-    }
-    for (Constant c : g.constants()) {
-      gp.addInitializer(tensor(c.name(), c.data()));
-    }
-    for (Node n : g.topologicalOrder()) {
-      NodeProto.Builder nb = NodeProto.newBuilder().setName(n.name()).setOpType(n.op().onnxName());
-      for (Value v : n.inputs()) {
-        nb.addInput(v == null ? "" : v.name());
-      }
-      for (Value v : n.outputs()) {
-        nb.addOutput(v.name());
-      }
-      n.attrs().asMap().forEach((k, v) -> nb.addAttribute(attr(k, v)));
-      gp.addNode(nb);
-    }
-    return ModelProto.newBuilder().setIrVersion(8).setProducerName("fcn-test")
-        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
-        .setGraph(gp).build();
-  }
-
-  private static ValueInfoProto info(Value v) {
-    TypeProto.Tensor.Builder t = TypeProto.Tensor.newBuilder().setElemType(v.type().onnxCode());
-    if (v.shape() != null) {
-      TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
-      for (Dim d : v.shape().dims()) {
-        s.addDim(d.isStatic() ? TensorShapeProto.Dimension.newBuilder().setDimValue(d.value())
-            : TensorShapeProto.Dimension.newBuilder().setDimParam(d.param()));
-      }
-      t.setShape(s);
-    }
-    return ValueInfoProto.newBuilder().setName(v.name())
-        .setType(TypeProto.newBuilder().setTensorType(t)).build();
-  }
-
-  public static TensorProto tensor(String name, Tensor t) {
-    TensorProto.Builder b = TensorProto.newBuilder().setName(name).setDataType(t.type().onnxCode())
-        .setRawData(ByteString.copyFrom(t.rawBytes()));
-    for (long d : t.dims()) {
-      b.addDims(d);
-    }
-    return b.build();
-  }
-
-  private static AttributeProto attr(String name, Object v) {
-    AttributeProto.Builder b = AttributeProto.newBuilder().setName(name);
-    switch (AttrType.of(v)) {
-      case INT -> b.setType(AttributeProto.AttributeType.INT).setI((Long) v);
-      case FLOAT -> b.setType(AttributeProto.AttributeType.FLOAT).setF((Float) v);
-      case STRING -> b.setType(AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8((String) v));
-      case INTS -> {
-        b.setType(AttributeProto.AttributeType.INTS);
-        for (long l : (long[]) v) {
-          b.addInts(l);
-        }
-      }
-      case FLOATS -> {
-        b.setType(AttributeProto.AttributeType.FLOATS);
-        for (float f : (float[]) v) {
-          b.addFloats(f);
-        }
-      }
-      case STRINGS -> {
-        b.setType(AttributeProto.AttributeType.STRINGS);
-        for (String s : (String[]) v) {
-          b.addStrings(ByteString.copyFromUtf8(s));
-        }
-      }
-      case TENSOR -> b.setType(AttributeProto.AttributeType.TENSOR).setT(tensor("", (Tensor) v));
-    }
-    return b.build();
+    return OnnxExporter.toProto(g, OnnxExporter.DEFAULT_OPSET);
   }
 
   /** Runs the graph in ONNX Runtime (CPU) and returns every graph output by name. */

@@ -260,6 +260,23 @@ class OnnxImporterTest {
     assertArrayEquals(new float[] {3f, 4f}, ((Constant) g.value("w")).data().floats());
   }
 
+  /** What fcn.export.OnnxExporter writes past 2 GB (external data beside the model) reads back. */
+  @Test
+  void exporterExternalDataRoundTrips() throws IOException {
+    Graph g = OnnxImporter.importModel(TORCH.resolve("vgg16n/model_opset17.onnx"));
+    Path out = tmp.resolve("rt/vgg.onnx");
+    fcn.export.OnnxExporter.Written w = fcn.export.OnnxExporter.write(g, out, 17, 1000);
+    assertNotNull(w.externalData());
+    Graph back = OnnxImporter.importModel(out);
+    for (Constant c : g.constants()) {
+      assertArrayEquals(c.data().rawBytes(), ((Constant) back.value(c.name())).data().rawBytes(), c.name());
+    }
+    Path d = TORCH.resolve("vgg16n/test_data_set_0");
+    Array in = TestOnnx.readPb(d.resolve("input_0.pb"));
+    assertEquals(0f, TestOnnx.run(back, Map.of("input", in)).get("logits")
+        .maxAbsDiff(TestOnnx.run(g, Map.of("input", in)).get("logits")));
+  }
+
   @Test
   void externalDataOutsideTheFolderIsRefused() throws IOException {
     Path dir = Files.createDirectories(tmp.resolve("models"));
