@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import fcn.frontend.caffe.CaffeImportOptions;
+import fcn.frontend.caffe.CaffeImporter;
 import fcn.ir.Attrs;
 import fcn.ir.DataType;
 import fcn.ir.Dim;
@@ -13,8 +15,6 @@ import fcn.ir.Shape;
 import fcn.ir.Tensor;
 import fcn.ir.Value;
 import fcn.ir.Variable;
-import java.lang.reflect.Method;
-import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -246,45 +246,17 @@ class FlopsTest {
     assertEquals(362, c.gflops(), 362 * 0.01);
   }
 
-  /**
-   * The same figure through the Caffe importer, from the published deploy prototxt. Runs once
-   * fcn.frontend.caffe lands (the lead wires its entry point if the one looked up here differs).
-   */
+  /** The same figure through the Caffe importer, from the published deploy prototxt. */
   @Test
-  void fcn8sDeployPrototxtThroughTheCaffeImporter() throws Exception {
+  void fcn8sDeployPrototxtThroughTheCaffeImporter() {
     Path deploy = Path.of("..", "shared", "caffe", "fcn-berkeley", "voc-fcn8s", "deploy.prototxt");
     Assumptions.assumeTrue(Files.isRegularFile(deploy), "../shared not found: skipping FCN-8s prototxt FLOPs");
-    Method importer = caffeImporter();
-    Assumptions.assumeTrue(importer != null,
-        "fcn.frontend.caffe.CaffeImporter not on the class path yet: skipping FCN-8s prototxt FLOPs");
-    Object[] args = new Object[importer.getParameterCount()];
-    args[0] = deploy;
-    Graph g = (Graph) importer.invoke(null, args);
-    Flops.Count c = Flops.count(g, Map.of(g.inputs().get(0).name(), new long[] {1, 3, 500, 500}));
+    // No weights are published here: seeded random ones (the count depends on shapes only).
+    Graph g = CaffeImporter.importNet(deploy, null, CaffeImportOptions.defaults()
+        .withRandomWeightsSeed(1L).withInputShape("data", 1, 3, 500, 500));
+    Flops.Count c = Flops.count(g, Map.of());
     assertTrue(c.complete(), "uncounted: " + c.unknown());
     assertEquals(Flops.count(fcn8s(21), Map.of()).flops(), c.flops());
-  }
-
-  /** A public static (Path[, anything nullable...]) -> Graph method of the Caffe importer. */
-  private static Method caffeImporter() {
-    Class<?> cls;
-    try {
-      cls = Class.forName("fcn.frontend.caffe.CaffeImporter");
-    } catch (ClassNotFoundException e) {
-      return null;
-    }
-    for (Method m : cls.getMethods()) {
-      if (Modifier.isStatic(m.getModifiers()) && m.getReturnType() == Graph.class
-          && m.getParameterCount() >= 1 && m.getParameterTypes()[0] == Path.class) {
-        boolean restNullable = true;
-        for (int i = 1; i < m.getParameterCount(); i++) {
-          restNullable &= !m.getParameterTypes()[i].isPrimitive();
-        }
-        if (restNullable) {
-          return m;
-        }
-      }
-    }
-    return null;
+    assertEquals(363_058_068_096L, c.flops());
   }
 }
