@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fcn.core.FcnException;
+import fcn.data.Dataset;
 import fcn.data.Preprocess;
+import fcn.metrics.PredictionScorer;
+import fcn.metrics.Scores;
 import fcn.report.BenchRecord;
 import fcn.report.BenchReport;
 import fcn.runtime.Device;
@@ -185,6 +188,12 @@ class BenchTest {
     assertTrue(Files.isRegularFile(BenchReport.classesFile(csv)));
     assertTrue(Files.isRegularFile(preds.resolve("img03.png")));
     assertTrue(Files.isRegularFile(preds.resolve("overlay").resolve("img03.png")));
+    // The saved class maps, scored on their own, give the same confusion matrix.
+    Scores rescored = PredictionScorer.score(preds, Dataset.open(data, null, 255), List.of("red", "green", "blue"))
+        .scores();
+    for (int a = 0; a < 3; a++) {
+      assertArrayEquals(expected[a], rescored.hist()[a], "rescored row " + a);
+    }
 
     String text = Bench.summary(r);
     assertTrue(text.contains("end-to-end") && text.contains("mean IU") && text.contains("green"), text);
@@ -236,6 +245,23 @@ class BenchTest {
     long all = 48 + 35 + 40;
     assertEquals(all, r.dataset().scores().pixels() + r.dataset().ignoredPixels());
     assertEquals(3L * 18 * 16 * 12, r.totalFlops());
+  }
+
+  @Test
+  void progressBarDrawsWithAnEtaAndClearsItself() {
+    StringWriter text = new StringWriter();
+    Bench.Progress bar = new Bench.Progress(new PrintWriter(text), true, "images", 4);
+    bar.step(4);
+    assertTrue(text.toString().startsWith("\rimages  [") && text.toString().contains("4/4")
+        && text.toString().contains("ETA 0:00"), text.toString());
+    bar.done();
+    assertTrue(text.toString().endsWith("\r"), text.toString());
+    StringWriter quiet = new StringWriter();
+    Bench.Progress off = new Bench.Progress(new PrintWriter(quiet), false, "images", 4);
+    off.step(2);
+    off.done();
+    assertEquals("", quiet.toString());
+    assertEquals("1:01:01", Bench.Progress.formatSeconds(3661));
   }
 
   /** Real data: CamVid's 233 test images (480x360, 11 classes, 11 = void) through a tiny model. */
