@@ -57,7 +57,9 @@ import java.util.concurrent.Semaphore;
  * preprocess says so). A small pool decodes, preprocesses and binds the next images, and
  * arg-maxes and scores the finished ones, while the calling thread does nothing but run the
  * session, so that the end-to-end time stays close to the pure inference time; both are
- * reported. At most {@link #window} images are in flight, which bounds memory.
+ * reported. At most 2 x threads + 2 images are in flight, which bounds memory. Pool threads call
+ * {@code Session.prepare} (which only allocates and binds new input buffers) while the calling
+ * thread runs earlier prepared inputs; nothing else touches the session concurrently.
  *
  * <p>Stateless; every call owns and closes its session.
  */
@@ -585,7 +587,7 @@ public final class Bench {
     List<Future<?>> scoring = new ArrayList<>();
     try {
       // First run and warmup on the first image, outside the timed pass.
-      Decoded first = decode(0, samples.get(0), pre, session, inputName, o.dataset);
+      Decoded first = decode(0, samples.get(0), pre, session, inputName);
       int classes;
       double firstMs;
       try (Session.Prepared p = first.input()) {
@@ -611,16 +613,17 @@ public final class Bench {
       Progress bar = new Progress(err, o.progress, "images", samples.size());
       long wallStart = System.nanoTime();
       int next = 0;
+      int checked = 0;
       for (int i = 0; i < samples.size(); i++) {
         while (next < samples.size() && decoding.size() < window && inFlight.tryAcquire()) {
           int k = next++;
-          decoding.add(pool.submit(() -> decode(k, samples.get(k), pre, session, inputName, o.dataset)));
+          decoding.add(pool.submit(() -> decode(k, samples.get(k), pre, session, inputName)));
         }
         if (decoding.isEmpty()) {
           // Every slot is held by images still being scored: wait for one, then decode.
           inFlight.acquireUninterruptibly();
           int k = next++;
-          decoding.add(pool.submit(() -> decode(k, samples.get(k), pre, session, inputName, o.dataset)));
+          decoding.add(pool.submit(() -> decode(k, samples.get(k), pre, session, inputName)));
         }
         Decoded d = get(decoding.poll());
         Map<String, FloatTensor> out;
@@ -642,19 +645,19 @@ public final class Bench {
               }
               pred = pred.resizeNearest(d.label().width(), d.label().height());
             }
-            ignoredPixels[d.index()] = accumulate(acc, d.label(), pred, ignore, classes, names, d.sample());
+            ignoredPixels[d.index()] = accumulate(acc, d.label(), pred, ignore, classes, d.sample());
             if (writer != null) {
-              RgbImage img = d.image();
-              writer.write(o.savePredictions, d.sample().id(),
-                  img.width() == pred.width() && img.height() == pred.height() ? img
-                      : Images.readRgb(d.sample().image()),
-                  pred);
+              writer.write(o.savePredictions, d.sample().id(), d.image(), pred);
             }
           } finally {
             inFlight.release();
           }
           return null;
         }));
+        // Fail fast: a bad label found while scoring image 3 should not wait for image 233.
+        while (checked < scoring.size() && scoring.get(checked).isDone()) {
+          get(scoring.get(checked++));
+        }
         bar.step(i + 1);
       }
       for (Future<?> f : scoring) {
@@ -703,8 +706,7 @@ public final class Bench {
     }
   }
 
-  private static Decoded decode(int index, Sample s, Preprocess pre, Session session, String inputName,
-      Path dataset) {
+  private static Decoded decode(int index, Sample s, Preprocess pre, Session session, String inputName) {
     RgbImage img = Images.readRgb(s.image());
     LabelMap label = Images.readLabel(s.label());
     if (label.width() != img.width() || label.height() != img.height()) {
@@ -805,7 +807,7 @@ public final class Bench {
    * @return the number of ignored pixels
    */
   static long accumulate(ConfusionAccumulator acc, LabelMap label, LabelMap pred, Integer ignore, int classes,
-      List<String> names, Sample s) {
+      Sample s) {
     int[] l = label.values().clone();
     long ignored = 0;
     for (int k = 0; k < l.length; k++) {
