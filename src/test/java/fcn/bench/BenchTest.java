@@ -248,6 +248,14 @@ class BenchTest {
   }
 
   @Test
+  void ioThreadsAreHalfTheCoresFromTwoToFour() {
+    assertEquals(2, Bench.defaultIoThreads(1));
+    assertEquals(2, Bench.defaultIoThreads(2));
+    assertEquals(3, Bench.defaultIoThreads(6));
+    assertEquals(4, Bench.defaultIoThreads(16));
+  }
+
+  @Test
   void progressBarDrawsWithAnEtaAndClearsItself() {
     StringWriter text = new StringWriter();
     Bench.Progress bar = new Bench.Progress(new PrintWriter(text), true, "images", 4);

@@ -133,7 +133,7 @@ class BenchCommandTest {
     assertEquals(ExitCode.OK, r.code());
     for (String opt : List.of("--device", "--threads", "--opt-level", "--input-shape", "--warmup", "--iterations",
         "--duration", "--dataset", "--split", "--ignore-label", "--preprocess", "--mean", "--std", "--scale",
-        "--bgr", "--rgb", "--resize", "--save-predictions", "--classes", "--report")) {
+        "--bgr", "--rgb", "--resize", "--save-predictions", "--classes", "--io-threads", "--report")) {
       assertTrue(r.out().contains(opt), opt + " missing from help:\n" + r.out());
     }
     assertTrue(Files.notExists(dir.resolve("reports")));
