@@ -40,8 +40,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 
@@ -249,9 +247,13 @@ public final class Bench {
     }
   }
 
-  /** The dataset part of a result. */
+  /**
+   * The dataset part of a result. {@code waitMs}: time the session thread spent waiting for a
+   * decoded image (the pipeline's own cost that end-to-end time shows; the first image's
+   * decode included).
+   */
   public record DatasetResult(String name, String split, int images, int sizes, Scores scores,
-      long ignoredPixels, double inferenceMs, double wallMs, int decodeThreads) {
+      long ignoredPixels, double inferenceMs, double wallMs, double waitMs, int decodeThreads) {
     /** End-to-end wall time over pure inference time (1.0 = the pipeline costs nothing). */
     public double overhead() {
       return wallMs / inferenceMs;
@@ -577,11 +579,7 @@ public final class Bench {
     int window = 2 * threads + 2;
     FlopsCache flops = new FlopsCache(graph.orElse(null), warnings);
 
-    ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "fcn-bench-io");
-      t.setDaemon(true);
-      return t;
-    });
+    Workers pool = new Workers(threads, "fcn-bench-io");
     ArrayDeque<Future<Decoded>> decoding = new ArrayDeque<>();
     List<Future<?>> scoring = new ArrayList<>();
     try {
@@ -613,18 +611,21 @@ public final class Bench {
       long wallStart = System.nanoTime();
       int next = 0;
       int checked = 0;
+      long waitNanos = 0;
       for (int i = 0; i < samples.size(); i++) {
         while (next < samples.size() && decoding.size() < window && inFlight.tryAcquire()) {
           int k = next++;
-          decoding.add(pool.submit(() -> decode(k, samples.get(k), pre, session, inputName)));
+          decoding.add(pool.urgent(() -> decode(k, samples.get(k), pre, session, inputName)));
         }
+        long w0 = System.nanoTime();
         if (decoding.isEmpty()) {
           // Every slot is held by images still being scored: wait for one, then decode.
           inFlight.acquireUninterruptibly();
           int k = next++;
-          decoding.add(pool.submit(() -> decode(k, samples.get(k), pre, session, inputName)));
+          decoding.add(pool.urgent(() -> decode(k, samples.get(k), pre, session, inputName)));
         }
         Decoded d = get(decoding.poll());
+        waitNanos += System.nanoTime() - w0;
         Map<String, FloatTensor> out;
         try (Session.Prepared p = d.input()) {
           long t0 = System.nanoTime();
@@ -686,12 +687,12 @@ public final class Bench {
       long distinct = Arrays.stream(inputShapes).map(Arrays::toString).distinct().count();
       DatasetResult dr = new DatasetResult(ds.name(), ds.split(), samples.size(), (int) distinct, scores,
           ignoredTotal,
-          stats.totalMs(), wallNanos / 1e6, threads);
+          stats.totalMs(), wallNanos / 1e6, waitNanos / 1e6, threads);
       return new Result(o.model, name(o), session.provider(), o.device, Session.ortVersion(), o.threads,
           "dataset", session.loadMillis(), firstMs, o.warmup, stats, 1, lastCount, totalFlops, dr, warnings,
           null);
     } finally {
-      pool.shutdownNow();
+      pool.close();
       // Inputs decoded ahead but never run still hold native tensors.
       for (Future<Decoded> f : decoding) {
         try {
@@ -925,6 +926,8 @@ public final class Bench {
       line(sb, "inference", fmt("%.1f ms total (session runs with output fetch, nothing else)", d.inferenceMs()));
       line(sb, "end-to-end", fmt("%.1f ms wall (decode, preprocess, run, argmax, score; %d I/O threads) "
           + "= %.3f x inference", d.wallMs(), d.decodeThreads(), d.overhead()));
+      line(sb, "input wait", fmt("%.1f ms (the session waited for decoded images%s)", d.waitMs(),
+          d.waitMs() > 0.05 * d.inferenceMs() ? "; more --io-threads or cores would help" : ""));
       sb.append(System.lineSeparator());
       sb.append(d.scores().table());
     }
