@@ -708,8 +708,9 @@ public final class Bench {
 
   /**
    * Decode/score threads: half the cores, at least 2 and at most 4. PNG decoding alone costs
-   * 10-15 ms a CamVid image on one core; with one such thread a 2-core machine kept the session
-   * waiting (end-to-end 1.10-1.16x inference for a 1-GFLOP net), with two 1.08x.
+   * 10-15 ms a CamVid image on one core; on a busy 2-core machine one such thread left the
+   * session waiting 1.5 s of 18 s (end-to-end 1.10x inference for a 1-GFLOP net), two 0.3 s
+   * (1.04x).
    */
   static int defaultIoThreads(int cores) {
     return Math.max(2, Math.min(4, cores / 2));
