@@ -71,6 +71,10 @@ public final class ConvertCommand implements Callable<Integer> {
   @Option(names = "--keep-classifier", description = "Score with the classifier's last layer instead of a new score_fr.")
   boolean keepClassifier;
 
+  @Option(names = "--input-pad", defaultValue = "100", paramLabel = "PIXELS",
+      description = "With --head: pad the first convolution by at least this much, as FCN pads conv1_1 by 100 so the output covers any input. 0 keeps the classifier's pads. Default: ${DEFAULT-VALUE}.")
+  int inputPad;
+
   @Option(names = "--dynamic", negatable = true,
       description = "Make H and W symbolic (--no-dynamic keeps them fixed). Default: symbolic when the net is fully convolutional (Caffe, --fully-conv, --head); ONNX inputs as they are.")
   Boolean dynamic;
@@ -86,7 +90,7 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     Map<String, long[]> shapes = InputShapes.parse(inputShapes, null);
     ConvertRequest req = new ConvertRequest(sources, output, opset,
-        outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic);
+        outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic, inputPad);
     Converter.Result r = Converter.convert(req);
     print(r, spec.commandLine().getOut());
     return ExitCode.OK;

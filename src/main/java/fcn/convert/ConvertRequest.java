@@ -18,6 +18,9 @@ import java.util.Map;
  * @param head FCN head to add (null: none)
  * @param dynamic true/false forces symbolic/static H and W; null decides (symbolic when the
  *     net is fully convolutional)
+ * @param headInputPad with a head: the spatial padding that the first convolution on the image
+ *     gets at least (FCN's conv1_1 pad of 100, so the coarse output covers any input); 0 keeps
+ *     the classifier's own
  */
 public record ConvertRequest(
     List<Path> sources,
@@ -28,7 +31,8 @@ public record ConvertRequest(
     Long randomWeightsSeed,
     boolean fullyConv,
     fcn.passes.HeadOptions head,
-    Boolean dynamic) {
+    Boolean dynamic,
+    int headInputPad) {
 
   public ConvertRequest {
     sources = List.copyOf(sources);
@@ -39,6 +43,6 @@ public record ConvertRequest(
   /** A request with defaults for everything but the sources and output. */
   public static ConvertRequest of(List<Path> sources, Path output) {
     return new ConvertRequest(sources, output, OnnxExporter.DEFAULT_OPSET, List.of(), Map.of(),
-        null, false, null, null);
+        null, false, null, null, 100);
   }
 }

@@ -55,6 +55,7 @@ public final class Converter {
       }
     }
     if (r.head() != null) {
+      padFirstConvolutions(g, r.headInputPad());
       crops = FcnHeadPass.apply(g, r.head()).cropOffsets();
     }
     if (kind(r.sources()) == SourceKind.ONNX && !r.outputs().isEmpty()) {
@@ -140,6 +141,34 @@ public final class Converter {
     CaffeImportOptions o = CaffeImportOptions.defaults().withInputShapes(r.inputShapes())
         .withRandomWeightsSeed(r.randomWeightsSeed()).withOutputs(r.outputs());
     return CaffeImporter.importNet(prototxt, caffemodel, o);
+  }
+
+  /**
+   * FCN pads conv1_1 by 100 pixels so that the stride-32 prediction still covers small inputs
+   * and the crops back to the input have non-negative offsets; a classifier exported with pad 1
+   * needs the same before a head can be added.
+   */
+  static void padFirstConvolutions(Graph g, int pad) {
+    if (pad <= 0) {
+      return;
+    }
+    for (fcn.ir.Variable in : g.inputs()) {
+      for (Node n : in.consumers()) {
+        if (n.op() != Op.CONV || n.input(0) != in) {
+          continue;
+        }
+        long[] pads = n.attrs().getInts("pads");
+        int spatial = in.shape() == null ? 2 : in.shape().rank() - 2;
+        long[] wanted = new long[2 * spatial];
+        for (int i = 0; i < wanted.length; i++) {
+          wanted[i] = Math.max(pad, pads == null ? 0 : pads[i]);
+        }
+        if (!"NOTSET".equals(n.attrs().getString("auto_pad", "NOTSET"))) {
+          throw new FcnException(n + " uses auto_pad; --input-pad needs explicit pads");
+        }
+        n.attrs().set("pads", wanted);
+      }
+    }
   }
 
   private static boolean hasDenseLayers(Graph g) {
