@@ -1,0 +1,330 @@
+package fcn.export;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.UnsafeByteOperations;
+import fcn.core.AtomicFile;
+import fcn.core.FcnException;
+import fcn.ir.AttrType;
+import fcn.ir.Constant;
+import fcn.ir.DataType;
+import fcn.ir.Dim;
+import fcn.ir.Graph;
+import fcn.ir.Node;
+import fcn.ir.Op;
+import fcn.ir.Shape;
+import fcn.ir.Tensor;
+import fcn.ir.Value;
+import fcn.ir.Variable;
+import fcn.proto.OnnxProto.AttributeProto;
+import fcn.proto.OnnxProto.GraphProto;
+import fcn.proto.OnnxProto.ModelProto;
+import fcn.proto.OnnxProto.NodeProto;
+import fcn.proto.OnnxProto.OperatorSetIdProto;
+import fcn.proto.OnnxProto.StringStringEntryProto;
+import fcn.proto.OnnxProto.TensorProto;
+import fcn.proto.OnnxProto.TensorShapeProto;
+import fcn.proto.OnnxProto.TypeProto;
+import fcn.proto.OnnxProto.ValueInfoProto;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes a {@link Graph} (canonical opset-17 IR) as an ONNX model at a chosen opset.
+ *
+ * <p>Output is deterministic: nodes in {@link Graph#topologicalOrder()}, initializers in
+ * creation order, no timestamps. Weight bytes are wrapped, not copied, and streamed to disk, so
+ * a 540 MB model needs no second copy in memory. Models whose weights pass protobuf's 2 GB
+ * message limit get their tensors in an external data file beside the model.
+ */
+public final class OnnxExporter {
+  public static final int DEFAULT_OPSET = 17;
+  public static final int MIN_OPSET = 13;
+  public static final int MAX_OPSET = 21;
+  /** Above this many weight bytes the model is written with external data. */
+  public static final long EXTERNAL_DATA_THRESHOLD = 1_900_000_000L;
+  private static final int EXTERNAL_MIN_TENSOR_BYTES = 1024;
+
+  private final Graph graph;
+  private final int opset;
+  private final Set<String> names = new HashSet<>();
+  private final List<TensorProto> extraInitializers = new ArrayList<>();
+
+  private OnnxExporter(Graph graph, int opset) {
+    if (opset < MIN_OPSET || opset > MAX_OPSET) {
+      throw FcnException.of("--opset %d is not supported: expected %d to %d", opset, MIN_OPSET,
+          MAX_OPSET);
+    }
+    this.graph = graph;
+    this.opset = opset;
+    for (Value v : graph.values()) {
+      names.add(v.name());
+    }
+  }
+
+  /** What was written. */
+  public record Written(Path model, Path externalData, long bytes) {}
+
+  /** The model as a message (weights inline); for tests and small models. */
+  public static ModelProto toProto(Graph g, int opset) {
+    return new OnnxExporter(g, opset).model(null);
+  }
+
+  /** Writes {@code out} (and {@code out.data} when the weights need external data) atomically. */
+  public static Written write(Graph g, Path out, int opset) {
+    return write(g, out, opset, EXTERNAL_DATA_THRESHOLD);
+  }
+
+  /** As {@link #write(Graph, Path, int)}, with the external-data threshold given (for tests). */
+  public static Written write(Graph g, Path out, int opset, long externalThreshold) {
+    OnnxExporter ex = new OnnxExporter(g, opset);
+    long weightBytes = 0;
+    for (Constant c : g.constants()) {
+      weightBytes += c.data().rawBytes().length;
+    }
+    Path data = null;
+    long total = 0;
+    try (AtomicFile dataFile = weightBytes > externalThreshold
+            ? new AtomicFile(out.resolveSibling(out.getFileName() + ".data")) : null;
+        AtomicFile modelFile = new AtomicFile(out)) {
+      ExternalSink sink = dataFile == null ? null
+          : new ExternalSink(dataFile.stream(), out.getFileName() + ".data");
+      ModelProto model = ex.model(sink);
+      CodedOutputStream cos = CodedOutputStream.newInstance(modelFile.stream(), 1 << 16);
+      model.writeTo(cos);
+      cos.flush();
+      total = model.getSerializedSize();
+      if (dataFile != null) {
+        dataFile.commit();
+        data = dataFile.target();
+        total += sink.offset;
+      }
+      modelFile.commit();
+    } catch (IOException e) {
+      throw new FcnException("cannot write " + out + ": " + e.getMessage(), e);
+    }
+    return new Written(out, data, total);
+  }
+
+  /** Streams large tensors into the external data file and records where each one went. */
+  private static final class ExternalSink {
+    final OutputStream out;
+    final String location;
+    long offset;
+
+    ExternalSink(OutputStream out, String location) {
+      this.out = out;
+      this.location = location;
+    }
+
+    TensorProto.Builder place(TensorProto.Builder t, byte[] raw) throws IOException {
+      // 4 KiB alignment lets runtimes mmap tensors, as onnx's own writer does.
+      long aligned = (offset + 4095) / 4096 * 4096;
+      for (long i = offset; i < aligned; i++) {
+        out.write(0);
+      }
+      out.write(raw);
+      t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+          .addExternalData(entry("location", location))
+          .addExternalData(entry("offset", Long.toString(aligned)))
+          .addExternalData(entry("length", Long.toString(raw.length)));
+      offset = aligned + raw.length;
+      return t;
+    }
+  }
+
+  private ModelProto model(ExternalSink sink) {
+    GraphProto.Builder gp = GraphProto.newBuilder().setName(graph.name() == null ? "fcn" : graph.name());
+    for (Node n : graph.topologicalOrder()) {
+      emit(n, gp);
+    }
+    try {
+      for (Constant c : graph.constants()) {
+        if (c.consumers().isEmpty() && !graph.outputs().contains(c)) {
+          continue;
+        }
+        TensorProto.Builder t = tensorHeader(c.name(), c.data());
+        byte[] raw = c.data().rawBytes();
+        if (sink != null && raw.length >= EXTERNAL_MIN_TENSOR_BYTES) {
+          sink.place(t, raw);
+        } else {
+          t.setRawData(UnsafeByteOperations.unsafeWrap(raw));
+        }
+        gp.addInitializer(t);
+      }
+    } catch (IOException e) {
+      throw new FcnException("cannot write external data " + sink.location + ": " + e.getMessage(), e);
+    }
+    extraInitializers.forEach(gp::addInitializer);
+    for (Variable in : graph.inputs()) {
+      gp.addInput(valueInfo(in));
+    }
+    for (Value out : graph.outputs()) {
+      gp.addOutput(valueInfo(out));
+    }
+    ModelProto.Builder m = ModelProto.newBuilder()
+        .setIrVersion(irVersion(opset))
+        .setProducerName("fcn")
+        .setProducerVersion(producerVersion())
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
+        .setGraph(gp);
+    for (Map.Entry<String, String> e : graph.metadata().entrySet()) {
+      m.addMetadataProps(entry(e.getKey(), e.getValue()));
+    }
+    return m.build();
+  }
+
+  /** The IR version that ONNX pairs with each opset (onnx/helper.py VERSION_TABLE). */
+  static int irVersion(int opset) {
+    if (opset <= 14) {
+      return 7;
+    }
+    if (opset <= 18) {
+      return 8;
+    }
+    if (opset <= 20) {
+      return 9;
+    }
+    return 10;
+  }
+
+  private static String producerVersion() {
+    Package p = OnnxExporter.class.getPackage();
+    return p != null && p.getImplementationVersion() != null ? p.getImplementationVersion() : "0.1.0";
+  }
+
+  // ---- Nodes, with the few changes between opset 13 and 21 that the IR's ops need ---------
+
+  private void emit(Node n, GraphProto.Builder gp) {
+    NodeProto.Builder b = NodeProto.newBuilder().setName(n.name()).setOpType(n.op().onnxName());
+    // Optional trailing inputs that are absent are simply not listed; inner ones are "".
+    int last = n.inputs().size() - 1;
+    while (last >= 0 && n.input(last) == null) {
+      last--;
+    }
+    for (int i = 0; i <= last; i++) {
+      b.addInput(n.input(i) == null ? "" : n.input(i).name());
+    }
+    for (Variable out : n.outputs()) {
+      b.addOutput(out.name());
+    }
+    for (Map.Entry<String, Object> e : n.attrs().asMap().entrySet()) {
+      b.addAttribute(attribute(e.getKey(), e.getValue()));
+    }
+    Op op = n.op();
+    if ((op == Op.REDUCE_MEAN || op == Op.REDUCE_MAX) && opset >= 18 && n.attrs().has("axes")) {
+      // Opset 18 moved ReduceMean/ReduceMax axes from an attribute to an input.
+      moveAttrToInput(b, n, "axes", 1);
+    } else if ((op == Op.REDUCE_MEAN || op == Op.REDUCE_MAX) && opset < 18 && n.input(1) != null) {
+      throw FcnException.of("%s needs opset 18 or later (axes given as an input); got --opset %d", n, opset);
+    } else if (op == Op.SHAPE && opset < 15 && (n.attrs().has("start") || n.attrs().has("end"))) {
+      throw FcnException.of("%s uses start/end, which need opset 15 or later; got --opset %d", n, opset);
+    } else if (op == Op.BATCH_NORMALIZATION && opset < 14) {
+      removeAttr(b, "training_mode");
+    }
+    gp.addNode(b);
+  }
+
+  private void moveAttrToInput(NodeProto.Builder b, Node n, String attr, int slot) {
+    long[] values = n.attrs().getInts(attr);
+    removeAttr(b, attr);
+    String name = fresh(n.name() + "_" + attr);
+    extraInitializers.add(tensorHeader(name, Tensor.vector(values))
+        .setRawData(ByteString.copyFrom(Tensor.vector(values).rawBytes())).build());
+    while (b.getInputCount() < slot) {
+      b.addInput("");
+    }
+    b.addInput(name);
+  }
+
+  private static void removeAttr(NodeProto.Builder b, String attr) {
+    for (int i = 0; i < b.getAttributeCount(); i++) {
+      if (b.getAttribute(i).getName().equals(attr)) {
+        b.removeAttribute(i);
+        return;
+      }
+    }
+  }
+
+  private String fresh(String base) {
+    String name = base;
+    for (int i = 1; names.contains(name); i++) {
+      name = base + "_" + i;
+    }
+    names.add(name);
+    return name;
+  }
+
+  static AttributeProto attribute(String name, Object v) {
+    AttributeProto.Builder a = AttributeProto.newBuilder().setName(name);
+    switch (AttrType.of(v)) {
+      case INT -> a.setType(AttributeProto.AttributeType.INT).setI((Long) v);
+      case FLOAT -> a.setType(AttributeProto.AttributeType.FLOAT).setF((Float) v);
+      case STRING -> a.setType(AttributeProto.AttributeType.STRING)
+          .setS(ByteString.copyFrom(((String) v).getBytes(StandardCharsets.UTF_8)));
+      case INTS -> {
+        a.setType(AttributeProto.AttributeType.INTS);
+        for (long x : (long[]) v) {
+          a.addInts(x);
+        }
+      }
+      case FLOATS -> {
+        a.setType(AttributeProto.AttributeType.FLOATS);
+        for (float x : (float[]) v) {
+          a.addFloats(x);
+        }
+      }
+      case STRINGS -> {
+        a.setType(AttributeProto.AttributeType.STRINGS);
+        for (String x : (String[]) v) {
+          a.addStrings(ByteString.copyFrom(x.getBytes(StandardCharsets.UTF_8)));
+        }
+      }
+      case TENSOR -> {
+        Tensor t = (Tensor) v;
+        a.setType(AttributeProto.AttributeType.TENSOR)
+            .setT(tensorHeader("", t).setRawData(UnsafeByteOperations.unsafeWrap(t.rawBytes())));
+      }
+    }
+    return a.build();
+  }
+
+  static TensorProto.Builder tensorHeader(String name, Tensor t) {
+    TensorProto.Builder b = TensorProto.newBuilder().setDataType(t.type().onnxCode());
+    if (!name.isEmpty()) {
+      b.setName(name);
+    }
+    for (long d : t.dims()) {
+      b.addDims(d);
+    }
+    return b;
+  }
+
+  static ValueInfoProto valueInfo(Value v) {
+    TypeProto.Tensor.Builder tt = TypeProto.Tensor.newBuilder().setElemType(
+        (v.type() == null ? DataType.FLOAT : v.type()).onnxCode());
+    Shape s = v.shape();
+    if (s != null) {
+      TensorShapeProto.Builder sp = TensorShapeProto.newBuilder();
+      for (Dim d : s.dims()) {
+        sp.addDim(d.isStatic()
+            ? TensorShapeProto.Dimension.newBuilder().setDimValue(d.value())
+            : TensorShapeProto.Dimension.newBuilder().setDimParam(d.param()));
+      }
+      tt.setShape(sp);
+    }
+    return ValueInfoProto.newBuilder().setName(v.name())
+        .setType(TypeProto.newBuilder().setTensorType(tt)).build();
+  }
+
+  private static StringStringEntryProto entry(String k, String v) {
+    return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+  }
+}
