@@ -54,7 +54,8 @@ public final class CaffeNet implements AutoCloseable {
     return new CaffeNet(new NativeNet(net, caffemodel, seed, source), source);
   }
 
-  private NativeNet impl() {
+  /** The native side, for {@link CaffeSolver} in this package. */
+  NativeNet impl() {
     if (impl == null) {
       throw new IllegalStateException("Caffe net " + source + " is closed");
     }

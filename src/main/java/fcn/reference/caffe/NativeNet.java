@@ -39,6 +39,16 @@ final class NativeNet implements AutoCloseable {
   private final String source;
   private FloatNet net;
 
+  private NativeNet(FloatNet borrowed, String source) {
+    this.net = borrowed;
+    this.source = source;
+  }
+
+  /** A view of a net someone else owns (a solver's train net); never close it. */
+  static NativeNet borrow(FloatNet net, String source) {
+    return new NativeNet(net, source);
+  }
+
   NativeNet(CaffeProto.NetParameter def, Path weights, long seed, String source) {
     this.source = source;
     Caffe.set_mode(Caffe.CPU);
@@ -50,7 +60,7 @@ final class NativeNet implements AutoCloseable {
       if (!UpgradeNetAsNeeded(source, param)) {
         throw new FcnException(source + ": Caffe could not upgrade this legacy (V0/V1) net definition");
       }
-      checkLayerTypes(param);
+      checkLayerTypes(param, source);
       net = new FloatNet(param);
     }
     if (weights != null) {
@@ -60,7 +70,7 @@ final class NativeNet implements AutoCloseable {
     }
   }
 
-  private static NetParameter toNative(byte[] bytes, String source) {
+  static NetParameter toNative(byte[] bytes, String source) {
     NetParameter param = new NetParameter();
     try (BytePointer bp = new BytePointer(bytes)) {
       if (!param.ParseFromArray(bp, bytes.length)) {
@@ -71,7 +81,8 @@ final class NativeNet implements AutoCloseable {
     return param;
   }
 
-  private void checkLayerTypes(NetParameter param) {
+  /** Refuses layer types this Caffe build lacks (Caffe would abort on them). */
+  static void checkLayerTypes(NetParameter param, String source) {
     Set<String> known = new HashSet<>();
     StringVector types = FloatLayerRegistry.LayerTypeList();
     for (long i = 0; i < types.size(); i++) {
@@ -350,6 +361,11 @@ final class NativeNet implements AutoCloseable {
       out.add(v.get(i).getString());
     }
     return out;
+  }
+
+  /** The live native net, for {@link NativeSolver} in this package. */
+  FloatNet handle() {
+    return net();
   }
 
   @Override
