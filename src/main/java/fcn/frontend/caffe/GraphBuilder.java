@@ -1580,14 +1580,14 @@ final class GraphBuilder {
     g.setOutputs(outs);
   }
 
-  /** The value to expose for {@code blob}, under the blob's own name (Identity for aliases). */
+  /**
+   * The value to expose for {@code blob}: under the blob's own name (an Identity for aliases
+   * such as Split tops), unless a graph input holds that name (a layer wrote in place over
+   * the input), in which case the value keeps its "blob/layer" name.
+   */
   private Value outputValue(String blob, Value v) {
-    if (v.name().equals(blob)) {
+    if (v.name().equals(blob) || g.hasValue(blob)) {
       return v;
-    }
-    if (g.hasValue(blob)) {
-      throw FcnException.of("%s: cannot expose blob '%s' under its name: the name is taken by"
-          + " another value", source, blob);
     }
     Variable id = g.add(Op.IDENTITY, blob, List.of(v), blob, null);
     id.setShape(v.shape());
