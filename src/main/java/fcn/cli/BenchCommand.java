@@ -1,0 +1,219 @@
+package fcn.cli;
+
+import fcn.bench.Bench;
+import fcn.bench.Timing;
+import fcn.core.ExitCode;
+import fcn.core.FcnException;
+import fcn.data.Preprocess;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code fcn bench}: time a model with ONNX Runtime, optionally scoring it on a dataset. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {
+      "Time MODEL.onnx with ONNX Runtime: session creation, first run, then latency statistics "
+          + "over the timed runs, the execution provider used, FLOPs and achieved GFLOP/s.",
+      "With --dataset, every image runs once at its own size and the predictions (argmax over the "
+          + "class channel) are scored as FCN's score.py does; pure inference and end-to-end times are both shown.",
+      "Without MODEL, benchmarks the embedded default model (fixtures/default/model.onnx) on its dataset."
+    },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:ok", "2:bad usage or input", "70:internal error"})
+public final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL.onnx",
+      description = "The model to time; default: the embedded default model.")
+  Path model;
+
+  @Mixin RuntimeOptions runtime;
+
+  @Option(names = "--input-shape", paramLabel = "[NAME=]N,C,H,W",
+      description = "Input size for the timed runs, e.g. 1,3,500,500 (needed when the model's input "
+          + "has symbolic dims). NAME= picks an input of a multi-input model. Repeatable.")
+  List<String> inputShapes;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "5",
+      description = "Untimed runs after the first run. Default: ${DEFAULT-VALUE}.")
+  int warmup;
+
+  @ArgGroup(exclusive = true)
+  Amount amount;
+
+  static final class Amount {
+    @Option(names = "--iterations", paramLabel = "N", description = "Timed runs (default 100).")
+    Integer iterations;
+
+    @Option(names = "--duration", paramLabel = "TIME",
+        description = "Time runs for this long instead, e.g. 30s, 500ms, 2m.")
+    String duration;
+  }
+
+  @Option(names = "--dataset", paramLabel = "PATH",
+      description = "Also score on a dataset: a VOCdevkit folder, a list file of 'IMAGE LABEL' lines, "
+          + "or a folder with images/ and labels/.")
+  Path dataset;
+
+  @Option(names = "--split", paramLabel = "S", description = "Dataset split (VOC: ImageSets/Segmentation/S.txt).")
+  String split;
+
+  @Option(names = "--ignore-label", paramLabel = "N",
+      description = "Label value left out of scoring (VOC default 255; e.g. 11 for CamVid).")
+  Integer ignoreLabel;
+
+  @Option(names = "--preprocess", paramLabel = "caffe|torchvision", defaultValue = "caffe",
+      description = "Preprocess preset: caffe (BGR, 0..255, minus the VGG mean) or torchvision "
+          + "(RGB, /255, ImageNet mean/std). Default: ${DEFAULT-VALUE}.")
+  String preprocess;
+
+  @Option(names = "--mean", paramLabel = "A,B,C", description = "Per-channel mean (in the network's channel order).")
+  String mean;
+
+  @Option(names = "--std", paramLabel = "A,B,C", description = "Per-channel std (in the network's channel order).")
+  String std;
+
+  @Option(names = "--scale", paramLabel = "S", description = "Multiply 0..255 pixel values by S before the mean.")
+  Double scale;
+
+  @ArgGroup(exclusive = true)
+  Order order;
+
+  static final class Order {
+    @Option(names = "--bgr", description = "Feed channels in BGR order.")
+    boolean bgr;
+
+    @Option(names = "--rgb", description = "Feed channels in RGB order.")
+    boolean rgb;
+  }
+
+  @Option(names = "--resize", paramLabel = "HxW",
+      description = "Resize images to H x W (predictions are resized back to the label's size).")
+  String resize;
+
+  @Option(names = "--save-predictions", paramLabel = "DIR",
+      description = "Write DIR/ID.png palette class maps (scorable by fcn score) and DIR/overlay/ID.png.")
+  Path savePredictions;
+
+  @Option(names = "--classes", paramLabel = "FILE",
+      description = "Class names, one a line (default: the dataset's classes.txt).")
+  Path classes;
+
+  @Option(names = "--report", paramLabel = "FILE.csv",
+      description = "Append one row to this CSV report (plus FILE-classes.csv and FILE-confusion.csv "
+          + "with a dataset).")
+  Path report;
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Path modelPath = model;
+    Path datasetPath = dataset;
+    if (modelPath == null) {
+      Path dir = Bench.locateDefault(Bench.defaultSearchRoots());
+      modelPath = dir.resolve(Bench.DEFAULT_MODEL.getFileName());
+      if (datasetPath == null) {
+        datasetPath = dir.resolve(Bench.DEFAULT_DATASET.getFileName());
+      }
+    }
+    Bench.Options o = new Bench.Options(modelPath)
+        .device(runtime.device())
+        .threads(runtime.threads())
+        .optLevel(runtime.optLevel())
+        .warmup(warmup)
+        .dataset(datasetPath)
+        .split(split)
+        .ignoreLabel(ignoreLabel)
+        .savePredictions(savePredictions)
+        .classes(classes)
+        .report(report)
+        .progress(System.console() != null);
+    if (amount != null) {
+      o.iterations(amount.iterations);
+      if (amount.duration != null) {
+        o.duration(Timing.parseDuration(amount.duration));
+      }
+    }
+    for (String s : inputShapes == null ? List.<String>of() : inputShapes) {
+      int eq = s.indexOf('=');
+      o.inputShape(eq < 0 ? null : s.substring(0, eq).trim(), parseDims(s.substring(eq + 1)));
+    }
+    if (datasetPath != null) {
+      o.preprocess(preprocess());
+    } else if (mean != null || std != null || scale != null || order != null || resize != null) {
+      throw new FcnException("--mean/--std/--scale/--bgr/--rgb/--resize need --dataset "
+          + "(the timed runs without one feed random inputs of --input-shape)");
+    }
+    Bench.Result r = Bench.run(o, err);
+    out.print(Bench.summary(r));
+    out.flush();
+    return ExitCode.OK;
+  }
+
+  private Preprocess preprocess() {
+    Preprocess p = Preprocess.preset(preprocess);
+    if (order != null) {
+      p = p.withOrder(order.bgr ? Preprocess.ChannelOrder.BGR : Preprocess.ChannelOrder.RGB);
+    }
+    if (scale != null) {
+      p = p.withScale(scale);
+    }
+    if (mean != null) {
+      p = p.withMean(Preprocess.parseTriple("--mean", mean));
+    }
+    if (std != null) {
+      p = p.withStd(Preprocess.parseTriple("--std", std));
+    }
+    if (resize != null) {
+      int[] hw = parseSize(resize);
+      p = p.withResize(hw[1], hw[0]);
+    }
+    return p;
+  }
+
+  /** "1,3,500,500" or "1x3x500x500". */
+  static long[] parseDims(String text) {
+    String[] parts = text.trim().split("\\s*[,x]\\s*");
+    List<Long> dims = new ArrayList<>();
+    for (String p : parts) {
+      try {
+        long d = Long.parseLong(p);
+        if (d <= 0) {
+          throw new NumberFormatException();
+        }
+        dims.add(d);
+      } catch (NumberFormatException e) {
+        throw new FcnException("--input-shape '" + text + "': '" + p
+            + "' is not a positive size; expected e.g. 1,3,500,500 or data=1,3,500,500");
+      }
+    }
+    return dims.stream().mapToLong(Long::longValue).toArray();
+  }
+
+  /** "360x480" -> {360, 480} (height, width). */
+  static int[] parseSize(String text) {
+    String[] parts = text.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+    if (parts.length == 2) {
+      try {
+        int h = Integer.parseInt(parts[0].trim());
+        int w = Integer.parseInt(parts[1].trim());
+        if (h > 0 && w > 0) {
+          return new int[] {h, w};
+        }
+      } catch (NumberFormatException ignored) {
+        // Reported below.
+      }
+    }
+    throw new FcnException("--resize '" + text + "': expected HEIGHTxWIDTH, e.g. 360x480");
+  }
+}
