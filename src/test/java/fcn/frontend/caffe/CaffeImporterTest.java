@@ -137,6 +137,9 @@ class CaffeImporterTest {
     Path p = write("o.prototxt", SMALL.replace("layer { name: 'score'",
         "layer { name: 'split' type: 'Split' bottom: 'pool1' top: 'pool1_a' top: 'pool1_b' }\n"
             + "layer { name: 'score'"));
+    Graph all = CaffeImporter.importNet(p, null, RANDOM);
+    assertEquals(List.of("pool1_a", "pool1_b", "score"),
+        all.outputs().stream().map(Value::name).toList());
     Graph g = CaffeImporter.importNet(p, null, RANDOM.withOutputs(List.of("pool1_b", "conv1")));
     assertEquals(List.of("pool1_b", "conv1"), g.outputs().stream().map(Value::name).toList());
     assertEquals(Op.IDENTITY, g.value("pool1_b").producer().op());
