@@ -27,7 +27,7 @@ public final class AtomicFile implements AutoCloseable {
         Files.createDirectories(dir);
       }
       this.temp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".tmp");
-      this.out = new java.io.BufferedOutputStream(Files.newOutputStream(temp), 1 << 20);
+      this.out = new java.io.BufferedOutputStream(Files.newOutputStream(temp), 1 << 16);
     } catch (IOException e) {
       throw new FcnException("cannot write " + target + ": " + e.getMessage(), e);
     }
