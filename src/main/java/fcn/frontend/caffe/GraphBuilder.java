@@ -237,8 +237,10 @@ final class GraphBuilder {
       }
     }
     if (later < 0) {
-      return FcnException.of("%s: layer '%s' (%s) reads bottom '%s', which no layer produces",
-          source, l.getName(), l.getType(), blob);
+      return FcnException.of("%s: layer '%s' (%s) reads bottom '%s', which no layer produces%s",
+          source, l.getName(), l.getType(), blob, source.equals(weightsFile)
+              ? "; the caffemodel's embedded net does not declare its inputs: give the deploy"
+                  + " prototxt too" : "");
     }
     List<String> cycle = findCycle(layers, li);
     if (cycle != null) {

@@ -241,6 +241,20 @@ class CaffeImporterTest {
   }
 
   @Test
+  void caffemodelWithoutDeclaredInputsAsksForThePrototxt() throws Exception {
+    NetParameter m = CaffeTestNets.parseText("""
+        layers { name: 'conv1' type: CONVOLUTION bottom: 'data' top: 'conv1'
+          convolution_param { num_output: 1 kernel_size: 1 }
+          blobs { num: 1 channels: 1 height: 1 width: 1 data: 2 } blobs { num: 1 channels: 1 height: 1 width: 1 data: 0 } }
+        """);
+    Path model = CaffeTestNets.writeBinary(m, tmp.resolve("old.caffemodel"));
+    FcnException e = fails(null, model, CaffeImportOptions.defaults());
+    assertEquals(model + ": layer 'conv1' (Convolution) reads bottom 'data', which no layer"
+        + " produces; the caffemodel's embedded net does not declare its inputs: give the deploy"
+        + " prototxt too", e.getMessage());
+  }
+
+  @Test
   void cycleIsReportedWithLayerNames() throws Exception {
     Path p = write("c.prototxt", """
         layer { name: 'in' type: 'Input' top: 'data' input_param { shape { dim: 1 dim: 1 dim: 4 dim: 4 } } }
