@@ -69,6 +69,8 @@ final class GraphBuilder {
   private final Set<String> caffeNames = new HashSet<>();
   /** Blob names in order of their last production, for picking graph outputs. */
   private final LinkedHashSet<String> produced = new LinkedHashSet<>();
+  /** Blobs whose current version some converted layer reads (Caffe's notion of consumed). */
+  private final Set<String> consumed = new HashSet<>();
   /** Training-only layer that produced a blob (so a kept reader can say why it is missing). */
   private final Map<String, LayerParameter> droppedProducer = new HashMap<>();
   private final Set<String> guessedInputs = new LinkedHashSet<>();
@@ -235,8 +237,10 @@ final class GraphBuilder {
       }
     }
     if (later < 0) {
-      return FcnException.of("%s: layer '%s' (%s) reads bottom '%s', which no layer produces",
-          source, l.getName(), l.getType(), blob);
+      return FcnException.of("%s: layer '%s' (%s) reads bottom '%s', which no layer produces%s",
+          source, l.getName(), l.getType(), blob, source.equals(weightsFile)
+              ? "; the caffemodel's embedded net does not declare its inputs: give the deploy"
+                  + " prototxt too" : "");
     }
     List<String> cycle = findCycle(layers, li);
     if (cycle != null) {
@@ -483,11 +487,13 @@ final class GraphBuilder {
     producerLayer.put(v.name(), l.getName());
     produced.remove(top);
     produced.add(top);
+    consumed.remove(top);
   }
 
   private Value bottom(int i) {
     String b = layer.getBottom(i);
     Value v = blobs.get(b);
+    consumed.add(b);
     if (v == null) {
       LayerParameter from = droppedProducer.get(b);
       String why = from == null ? "no converted layer produces it"
@@ -615,6 +621,7 @@ final class GraphBuilder {
         blobs.put(top, in);
         produced.remove(top);
         produced.add(top);
+        consumed.remove(top);
       }
       return;
     }
@@ -1556,7 +1563,7 @@ final class GraphBuilder {
     if (requested.isEmpty()) {
       for (String blob : produced) {
         Value v = blobs.get(blob);
-        if (v != null && v.consumers().isEmpty() && !outs.contains(v)
+        if (v != null && !consumed.contains(blob)
             && !(v instanceof Variable var && g.inputs().contains(var))) {
           outs.add(outputValue(blob, v));
         }

@@ -137,6 +137,9 @@ class CaffeImporterTest {
     Path p = write("o.prototxt", SMALL.replace("layer { name: 'score'",
         "layer { name: 'split' type: 'Split' bottom: 'pool1' top: 'pool1_a' top: 'pool1_b' }\n"
             + "layer { name: 'score'"));
+    Graph all = CaffeImporter.importNet(p, null, RANDOM);
+    assertEquals(List.of("pool1_a", "pool1_b", "score"),
+        all.outputs().stream().map(Value::name).toList());
     Graph g = CaffeImporter.importNet(p, null, RANDOM.withOutputs(List.of("pool1_b", "conv1")));
     assertEquals(List.of("pool1_b", "conv1"), g.outputs().stream().map(Value::name).toList());
     assertEquals(Op.IDENTITY, g.value("pool1_b").producer().op());
@@ -235,6 +238,20 @@ class CaffeImporterTest {
     FcnException e = fails(p, null, RANDOM);
     assertEquals(p + ": layer 'relu' (ReLU) reads bottom 'dta', which no layer produces",
         e.getMessage());
+  }
+
+  @Test
+  void caffemodelWithoutDeclaredInputsAsksForThePrototxt() throws Exception {
+    NetParameter m = CaffeTestNets.parseText("""
+        layers { name: 'conv1' type: CONVOLUTION bottom: 'data' top: 'conv1'
+          convolution_param { num_output: 1 kernel_size: 1 }
+          blobs { num: 1 channels: 1 height: 1 width: 1 data: 2 } blobs { num: 1 channels: 1 height: 1 width: 1 data: 0 } }
+        """);
+    Path model = CaffeTestNets.writeBinary(m, tmp.resolve("old.caffemodel"));
+    FcnException e = fails(null, model, CaffeImportOptions.defaults());
+    assertEquals(model + ": layer 'conv1' (Convolution) reads bottom 'data', which no layer"
+        + " produces; the caffemodel's embedded net does not declare its inputs: give the deploy"
+        + " prototxt too", e.getMessage());
   }
 
   @Test
