@@ -928,7 +928,7 @@ final class GraphBuilder {
     return op(Op.AVERAGE_POOL, layer.getName(), List.of(src), out, a, os);
   }
 
-  /** Flatten(axis) + Gemm, the form {@code fcn.passes.FullyConvPass} recognises. */
+  /** Flatten(axis) + Gemm, the form {@code fcn.passes.ClassifierHeadPass} recognises. */
   private Variable innerProduct(String out) {
     requireBottoms(1, 1);
     requireTops(1);

@@ -23,7 +23,7 @@
  *       output size is Caffe's {@code s(in-1)+d(k-1)+1-2p}; Caffe's C x O/g x kh x kw weights
  *       are ONNX's layout.
  *   <li><b>InnerProduct</b> is Flatten(axis)+Gemm(transB=1, or 0 with transpose), which
- *       {@link fcn.passes.FullyConvPass} rewrites into convolutions.
+ *       {@link fcn.passes.ClassifierHeadPass} rewrites into convolutions.
  *   <li><b>Input shapes</b>: see {@link fcn.frontend.caffe.CaffeImporter}; when the net gives
  *       none, 1 x C x 500 x 500 with C from the first convolution's weights (else 3), and a
  *       weight-shape error then says the size was assumed.

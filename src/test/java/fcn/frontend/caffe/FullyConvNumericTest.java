@@ -8,7 +8,8 @@ import fcn.ir.Graph;
 import fcn.ir.Node;
 import fcn.ir.Op;
 import fcn.ir.Value;
-import fcn.passes.FullyConvPass;
+import fcn.passes.ClassifierHeadPass;
+import fcn.passes.ShapeInference;
 import fcn.proto.CaffeProto.BlobProto;
 import fcn.proto.CaffeProto.BlobShape;
 import fcn.proto.CaffeProto.ConvolutionParameter;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * FullyConvPass against real Caffe: VGG16 (the published V1 definition, widths / 16) with
+ * --fully-conv (ClassifierHeadPass) against real Caffe: VGG16 (the published V1 definition, widths / 16) with
  * Caffe-made weights must give Caffe's class scores at 224 x 224 after the rewrite, and at
  * 256 x 320 it must equal Caffe running FCN's net surgery (fc6/fc7/fc8 as 7x7/1x1/1x1
  * convolutions holding the same bytes).
@@ -49,8 +50,7 @@ class FullyConvNumericTest {
     CaffeImporter.importNet(proto, null, CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
     CaffeRef.writeCaffemodel(proto, model);
 
-    Graph g = FullyConvPass.apply(CaffeImporter.importNet(proto, model,
-        CaffeImportOptions.defaults()));
+    Graph g = fullyConv(CaffeImporter.importNet(proto, model, CaffeImportOptions.defaults()));
     assertEquals(List.of("prob"), g.outputs().stream().map(Value::name).toList());
     assertArrayEquals(new long[] {1, 1000, 1, 1}, g.value("prob").shape().toArray());
     for (Node n : g.nodes()) {
@@ -133,8 +133,7 @@ class FullyConvNumericTest {
     CaffeImporter.importNet(proto, null, CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
     Path model = tmp.resolve("mlp.caffemodel");
     CaffeRef.writeCaffemodel(proto, model);
-    Graph g = FullyConvPass.apply(CaffeImporter.importNet(proto, model,
-        CaffeImportOptions.defaults()));
+    Graph g = fullyConv(CaffeImporter.importNet(proto, model, CaffeImportOptions.defaults()));
     assertArrayEquals(new long[] {2, 6, 1, 1}, g.value("prob").shape().toArray());
     NdArray x = NdArray.random(9, 1f, 2, 3, 4, 5);
     try (CaffeRef caffe = new CaffeRef(proto, model)) {
@@ -142,5 +141,12 @@ class FullyConvNumericTest {
       NdArray got = OrtRunner.run(g, Map.of("data", x)).get("prob");
       assertTrue(new NdArray(ref.shape(), got.data()).maxAbsDiff(ref) <= 1e-5 * ref.maxAbs());
     }
+  }
+
+  /** What `fcn convert --fully-conv` does: the surgery, then shapes at the import size. */
+  private static Graph fullyConv(Graph g) {
+    ClassifierHeadPass.apply(g);
+    ShapeInference.apply(g);
+    return g;
   }
 }
