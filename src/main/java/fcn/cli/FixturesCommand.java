@@ -90,28 +90,7 @@ public final class FixturesCommand implements Callable<Integer> {
   }
 
   private Map<String, long[]> shapes(ReferenceRunner runner) {
-    Map<String, long[]> m = new LinkedHashMap<>();
-    if (inputShapes == null) {
-      return m;
-    }
-    for (String s : inputShapes) {
-      int eq = s.lastIndexOf('=');
-      String name;
-      if (eq >= 0) {
-        name = s.substring(0, eq).trim();
-      } else if (runner.inputs().size() == 1) {
-        name = runner.inputs().get(0).name();
-      } else {
-        throw new FcnException("--input-shape " + s + ": the model has " + runner.inputs().size()
-            + " inputs; write NAME=D1,D2,...");
-      }
-      Shape shape = Shape.parse(s.substring(eq + 1));
-      if (!shape.isStatic() || shape.rank() == 0) {
-        throw new FcnException("--input-shape " + s + ": expected NAME=D1,D2,... with positive integers");
-      }
-      m.put(name, shape.toArray());
-    }
-    return m;
+    return InputShapes.parse(inputShapes, runner.inputs().stream().map(t -> t.name()).toList());
   }
 
   private float bound(int i) {

@@ -20,8 +20,8 @@ import picocli.CommandLine.ParseResult;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "Convert, validate and benchmark Fully Convolutional Networks (Caffe/ONNX -> ONNX).",
-    subcommands = {ValidateCommand.class, FixturesCommand.class, ScoreCommand.class, GateCommand.class,
-        BenchCommand.class},
+    subcommands = {ConvertCommand.class, ValidateCommand.class, FixturesCommand.class,
+        BenchCommand.class, ScoreCommand.class, GateCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:ok",

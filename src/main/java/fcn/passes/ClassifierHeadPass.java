@@ -72,7 +72,11 @@ public final class ClassifierHeadPass {
       long[] wd = w.data().dims();
       long[] kernel;
       Value convIn;
-      if (p != null && p.op() == Op.FLATTEN) {
+      if (p != null && p.op() == Op.FLATTEN && fromFullyConnected(p.input(0), fcOuts)) {
+        // Caffe's InnerProduct flattens its bottom even when it is already [N, K].
+        kernel = new long[] {wd[0], wd[1], 1, 1};
+        convIn = p.input(0);
+      } else if (p != null && p.op() == Op.FLATTEN) {
         long[] fs = shapes.get(p.input(0).name());
         if (fs == null || fs.length != 4) {
           throw new FcnException(gemm + " reads " + p + " of a " + (fs == null ? "unknown-shape"

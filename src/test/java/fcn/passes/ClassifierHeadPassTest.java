@@ -78,6 +78,24 @@ class ClassifierHeadPassTest {
     assertTrue(e.getMessage().startsWith("cannot crop 'upscore' to 'input': offset -"), e.getMessage());
   }
 
+  /** ONNX source end to end: fully-conv, FCN's pad 100 on the first conv, an 8s head. */
+  @Test
+  void onnxClassifierToFcn8s() throws IOException {
+    Graph g = OnnxImporter.importModel(VGG.resolve("model_opset17.onnx"));
+    ClassifierHeadPass.apply(g);
+    Node first = g.inputs().get(0).consumers().get(0);
+    first.attrs().set("pads", new long[] {100, 100, 100, 100});
+    FcnHeadPass.Result r = FcnHeadPass.apply(g, HeadOptions.of(Head.FCN8S, 21));
+    assertArrayEquals(new long[] {5, 5}, r.cropOffsets().get("score_pool4c"));
+    assertArrayEquals(new long[] {9, 9}, r.cropOffsets().get("score_pool3c"));
+    assertArrayEquals(new long[] {31, 31}, r.cropOffsets().get("score"));
+    assertEquals("/features/features.23/MaxPool_output_0", r.pool4());
+    g.inputs().get(0).setShape(Shape.parse("1,3,height,width"));
+    Array x = TestOnnx.readPb(VGG.resolve("heatmap_320x416/input_0.pb"));
+    Array s = TestOnnx.run(g, Map.of("input", x)).get("score");
+    assertArrayEquals(new long[] {1, 21, 320, 416}, s.shape());
+  }
+
   @Test
   void unrecognisedHeadNamesNodeAndPattern() throws IOException {
     Graph g = OnnxImporter.importModel(VGG.resolve("model_opset17.onnx"));

@@ -3,10 +3,10 @@ package fcn.passes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import fcn.convert.DynamicShapes;
 import fcn.frontend.onnx.OnnxImportOptions;
 import fcn.frontend.onnx.OnnxImporter;
 import fcn.ir.Graph;
-import fcn.ir.Shape;
 import fcn.testing.TestOnnx;
 import fcn.testing.TestOnnx.Array;
 import java.io.IOException;
@@ -49,7 +49,10 @@ class DynamicResizePassTest {
     Graph g = OnnxImporter.importModel(model, OnnxImportOptions.defaults().withOutputs(outputs));
     if (resizes > 0) {
       assertEquals(resizes, DynamicResizePass.apply(g));
-      g.inputs().get(0).setShape(Shape.parse("1,3,height,width"));
+      // The converter's second half of --dynamic.
+      assertTrue(DynamicShapes.isFullyConvolutional(g));
+      DynamicShapes.makeSpatialSymbolic(g);
+      assertTrue(!g.inputs().get(0).shape().dim(2).isStatic(), g.inputs().get(0).shape().toString());
     }
     Path d = model.getParent().resolve(set);
     Map<String, Array> got = TestOnnx.run(g, Map.of("input", TestOnnx.readPb(d.resolve("input_0.pb"))));

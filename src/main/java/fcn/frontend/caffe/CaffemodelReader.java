@@ -253,7 +253,7 @@ final class CaffemodelReader {
     } else if (shape != null) {
       dims = shape.stream().mapToLong(Long::longValue).toArray();
     } else {
-      dims = new long[] {data.length / 4};
+      dims = new long[0]; // Caffe writes no shape for a 0-axis blob (Scale with num_axes 0)
     }
     long n = 1;
     for (long d : dims) {

@@ -69,6 +69,8 @@ final class GraphBuilder {
   private final Set<String> caffeNames = new HashSet<>();
   /** Blob names in order of their last production, for picking graph outputs. */
   private final LinkedHashSet<String> produced = new LinkedHashSet<>();
+  /** Blobs whose current version some converted layer reads (Caffe's notion of consumed). */
+  private final Set<String> consumed = new HashSet<>();
   /** Training-only layer that produced a blob (so a kept reader can say why it is missing). */
   private final Map<String, LayerParameter> droppedProducer = new HashMap<>();
   private final Set<String> guessedInputs = new LinkedHashSet<>();
@@ -235,8 +237,10 @@ final class GraphBuilder {
       }
     }
     if (later < 0) {
-      return FcnException.of("%s: layer '%s' (%s) reads bottom '%s', which no layer produces",
-          source, l.getName(), l.getType(), blob);
+      return FcnException.of("%s: layer '%s' (%s) reads bottom '%s', which no layer produces%s",
+          source, l.getName(), l.getType(), blob, source.equals(weightsFile)
+              ? "; the caffemodel's embedded net does not declare its inputs: give the deploy"
+                  + " prototxt too" : "");
     }
     List<String> cycle = findCycle(layers, li);
     if (cycle != null) {
@@ -483,11 +487,13 @@ final class GraphBuilder {
     producerLayer.put(v.name(), l.getName());
     produced.remove(top);
     produced.add(top);
+    consumed.remove(top);
   }
 
   private Value bottom(int i) {
     String b = layer.getBottom(i);
     Value v = blobs.get(b);
+    consumed.add(b);
     if (v == null) {
       LayerParameter from = droppedProducer.get(b);
       String why = from == null ? "no converted layer produces it"
@@ -615,6 +621,7 @@ final class GraphBuilder {
         blobs.put(top, in);
         produced.remove(top);
         produced.add(top);
+        consumed.remove(top);
       }
       return;
     }
@@ -921,7 +928,7 @@ final class GraphBuilder {
     return op(Op.AVERAGE_POOL, layer.getName(), List.of(src), out, a, os);
   }
 
-  /** Flatten(axis) + Gemm, the form {@code fcn.passes.FullyConvPass} recognises. */
+  /** Flatten(axis) + Gemm, the form {@code fcn.passes.ClassifierHeadPass} recognises. */
   private Variable innerProduct(String out) {
     requireBottoms(1, 1);
     requireTops(1);
@@ -1556,7 +1563,7 @@ final class GraphBuilder {
     if (requested.isEmpty()) {
       for (String blob : produced) {
         Value v = blobs.get(blob);
-        if (v != null && v.consumers().isEmpty() && !outs.contains(v)
+        if (v != null && !consumed.contains(blob)
             && !(v instanceof Variable var && g.inputs().contains(var))) {
           outs.add(outputValue(blob, v));
         }
@@ -1580,14 +1587,14 @@ final class GraphBuilder {
     g.setOutputs(outs);
   }
 
-  /** The value to expose for {@code blob}, under the blob's own name (Identity for aliases). */
+  /**
+   * The value to expose for {@code blob}: under the blob's own name (an Identity for aliases
+   * such as Split tops), unless a graph input holds that name (a layer wrote in place over
+   * the input), in which case the value keeps its "blob/layer" name.
+   */
   private Value outputValue(String blob, Value v) {
-    if (v.name().equals(blob)) {
+    if (v.name().equals(blob) || g.hasValue(blob)) {
       return v;
-    }
-    if (g.hasValue(blob)) {
-      throw FcnException.of("%s: cannot expose blob '%s' under its name: the name is taken by"
-          + " another value", source, blob);
     }
     Variable id = g.add(Op.IDENTITY, blob, List.of(v), blob, null);
     id.setShape(v.shape());

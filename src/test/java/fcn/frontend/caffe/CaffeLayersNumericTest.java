@@ -66,6 +66,12 @@ class CaffeLayersNumericTest {
       layer { name: 'drop' type: 'Dropout' bottom: 'sm' top: 'drop' }
       layer { name: 'split' type: 'Split' bottom: 'drop' top: 'drop_a' top: 'drop_b' }
       layer { name: 'pw2' type: 'Power' bottom: 'drop_a' top: 'pw2' power_param { scale: 3 } }
+      layer { name: 'conv3' type: 'Convolution' bottom: 'data' top: 'conv3' convolution_param {
+        num_output: 3 kernel_size: 3 kernel_size: 2 pad: 1 pad: 0 stride: 2 stride: 1 dilation: 1 dilation: 2
+        weight_filler { type: 'xavier' } bias_filler { type: 'gaussian' std: 0.2 } } }
+      layer { name: 'sc3' type: 'Scale' bottom: 'conv3' top: 'sc3' scale_param { num_axes: 0 filler { type: 'gaussian' std: 1 } } }
+      layer { name: 'sc4' type: 'Scale' bottom: 'conv3' top: 'sc4' scale_param { axis: 0 num_axes: 2 bias_term: true
+        filler { type: 'gaussian' std: 1 } bias_filler { type: 'gaussian' std: 1 } } }
       """;
 
   static final String DENSE = """

@@ -1,0 +1,127 @@
+package fcn.cli;
+
+import fcn.convert.ConvertRequest;
+import fcn.convert.Converter;
+import fcn.core.ExitCode;
+import fcn.core.FcnException;
+import fcn.export.OnnxExporter;
+import fcn.passes.HeadOptions;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code fcn convert}: Caffe or ONNX in, ONNX out. Calls {@link Converter#convert}. */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+    description = {"Convert a Caffe (prototxt + caffemodel, V1 or V2) or ONNX model to ONNX.",
+        "Optionally rewrite fc6/fc7 into convolutions (--fully-conv) and add an FCN head."})
+public final class ConvertCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(arity = "1..2", paramLabel = "MODEL",
+      description = "NET.prototxt [WEIGHTS.caffemodel], WEIGHTS.caffemodel alone, or MODEL.onnx")
+  List<Path> sources;
+
+  @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.onnx",
+      description = "ONNX file to write (written to a temp file, then renamed).")
+  Path output;
+
+  @Option(names = "--opset", defaultValue = "" + OnnxExporter.DEFAULT_OPSET, paramLabel = "N",
+      description = "ONNX opset to write, " + OnnxExporter.MIN_OPSET + " to " + OnnxExporter.MAX_OPSET
+          + ". Default: ${DEFAULT-VALUE}.")
+  int opset;
+
+  @Option(names = "--outputs", split = ",", paramLabel = "NAME",
+      description = "Graph outputs to keep (Caffe blob / ONNX tensor names). Default: the net's own.")
+  List<String> outputs;
+
+  @Option(names = "--input-shape", paramLabel = "NAME=D1,D2,...",
+      description = "Input size, e.g. data=1,3,500,500 (repeatable). Default: the model's.")
+  List<String> inputShapes;
+
+  @Option(names = "--random-weights", paramLabel = "SEED",
+      description = "Convert a prototxt without weights, with seeded random ones (for benchmarking an architecture).")
+  Long randomWeights;
+
+  @Option(names = "--fully-conv",
+      description = "Rewrite fully-connected layers (fc6/fc7) into 7x7 and 1x1 convolutions.")
+  boolean fullyConv;
+
+  @Option(names = "--head", paramLabel = "fcn32s|fcn16s|fcn8s",
+      description = "Add an FCN head: score_fr, bilinear upsampling, skips, crops.")
+  String head;
+
+  @Option(names = "--classes", paramLabel = "N", description = "Classes of the FCN head (e.g. 21).")
+  Integer classes;
+
+  @Option(names = "--pool4", paramLabel = "NAME", description = "Value for the stride-16 skip (default: auto).")
+  String pool4;
+
+  @Option(names = "--pool3", paramLabel = "NAME", description = "Value for the stride-8 skip (default: auto).")
+  String pool3;
+
+  @Option(names = "--keep-classifier", description = "Score with the classifier's last layer instead of a new score_fr.")
+  boolean keepClassifier;
+
+  @Option(names = "--input-pad", defaultValue = "100", paramLabel = "PIXELS",
+      description = "With --head: pad the first convolution by at least this much, as FCN pads conv1_1 by 100 so the output covers any input. 0 keeps the classifier's pads. Default: ${DEFAULT-VALUE}.")
+  int inputPad;
+
+  @Option(names = "--dynamic", negatable = true,
+      description = "Make H and W symbolic (--no-dynamic keeps them fixed). Default: symbolic when the net is fully convolutional (Caffe, --fully-conv, --head); ONNX inputs as they are.")
+  Boolean dynamic;
+
+  @Override
+  public Integer call() {
+    HeadOptions headOptions = null;
+    if (head != null) {
+      headOptions = new HeadOptions(HeadOptions.Head.parse(head), classes == null ? 0 : classes,
+          pool4, pool3, keepClassifier);
+    } else if (classes != null || pool4 != null || pool3 != null || keepClassifier) {
+      throw new FcnException("--classes, --pool4, --pool3 and --keep-classifier go with --head fcn32s|fcn16s|fcn8s");
+    }
+    Map<String, long[]> shapes = InputShapes.parse(inputShapes, null);
+    ConvertRequest req = new ConvertRequest(sources, output, opset,
+        outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic, inputPad);
+    Converter.Result r = Converter.convert(req);
+    print(r, spec.commandLine().getOut());
+    return ExitCode.OK;
+  }
+
+  static void print(Converter.Result r, PrintWriter out) {
+    out.printf(Locale.ROOT, "wrote %s (%s) in %.2f s%n", r.output(), human(r.bytes()), r.millis() / 1000);
+    if (r.externalData() != null) {
+      out.printf("  weights in %s (external data)%n", r.externalData());
+    }
+    out.printf("  inputs : %s%n", String.join(", ", r.inputs()));
+    out.printf("  outputs: %s%n", String.join(", ", r.outputs()));
+    List<String> ops = new ArrayList<>();
+    r.opCounts().forEach((k, v) -> ops.add(k + " " + v));
+    out.printf("  ops    : %s%n", String.join(", ", ops));
+    out.printf(Locale.ROOT, "  params : %,d%n", r.parameters());
+    if (!r.cropOffsets().isEmpty()) {
+      List<String> crops = new ArrayList<>();
+      r.cropOffsets().forEach((k, v) -> crops.add(k + " " + v[0] + (v.length > 1 && v[1] != v[0] ? "," + v[1] : "")));
+      out.printf("  crops  : %s%n", String.join(", ", crops));
+    }
+    out.flush();
+  }
+
+  static String human(long bytes) {
+    if (bytes >= 1 << 20) {
+      return String.format(Locale.ROOT, "%.1f MB", bytes / 1048576.0);
+    }
+    if (bytes >= 1 << 10) {
+      return String.format(Locale.ROOT, "%.1f KB", bytes / 1024.0);
+    }
+    return bytes + " B";
+  }
+}

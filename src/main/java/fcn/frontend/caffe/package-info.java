@@ -1,0 +1,34 @@
+/**
+ * The Caffe frontend: {@link fcn.frontend.caffe.CaffeImporter} turns a prototxt and/or
+ * caffemodel (V1 or V2) into the fcn IR, matching BVLC Caffe's TEST-phase forward pass.
+ *
+ * <p>Decisions worth knowing (each checked against real Caffe through JavaCPP in the tests):
+ * <ul>
+ *   <li><b>Pooling.</b> Caffe rounds up ({@code ceil((H+2p-k)/s)+1}) and drops a last window
+ *       that would start at or past {@code H+p}. That equals a floor-mode ONNX pool with begin
+ *       pad {@code p} and end pad {@code p+e}, {@code e = min(s, k-p) - 1}, for every H (Caffe
+ *       keeps windows starting below {@code H+2p-k+min(s,k-p)}), so no runtime's ceil_mode
+ *       rule matters and the graph stays exact when H and W are dynamic. MAX uses MaxPool with
+ *       those pads. AVE divides by the window clipped to {@code H+p} (padding counted, the ceil
+ *       overflow not): an explicit zero Pad of {@code p} then AveragePool with end pad
+ *       {@code e} and count_include_pad=0 has exactly that divisor (ONNX Runtime's
+ *       count_include_pad=1 divides by the whole kernel, overflow included). Verified for MAX
+ *       and AVE, k 2..4, s 1..3, every p &lt; k, 6 sizes each, with symbolic H/W. With stride
+ *       &gt; kernel and no pad Caffe makes windows wholly outside the input (holding
+ *       -FLT_MAX); the import refuses the sizes where that happens. global_pooling is
+ *       GlobalMaxPool/GlobalAveragePool.
+ *   <li><b>Crop</b> is Slice(x, starts=offsets, ends=offsets+Shape(reference)[axis:],
+ *       axes=[axis..]): the ends follow the reference at any input size.
+ *   <li><b>Deconvolution</b> is ConvTranspose with symmetric pads and no output_padding, whose
+ *       output size is Caffe's {@code s(in-1)+d(k-1)+1-2p}; Caffe's C x O/g x kh x kw weights
+ *       are ONNX's layout.
+ *   <li><b>InnerProduct</b> is Flatten(axis)+Gemm(transB=1, or 0 with transpose), which
+ *       {@link fcn.passes.ClassifierHeadPass} rewrites into convolutions.
+ *   <li><b>Input shapes</b>: see {@link fcn.frontend.caffe.CaffeImporter}; when the net gives
+ *       none, 1 x C x 500 x 500 with C from the first convolution's weights (else 3), and a
+ *       weight-shape error then says the size was assumed.
+ *   <li><b>Names</b>: Caffe blob names are value names; an in-place layer's output takes the
+ *       blob name and the version it replaces becomes {@code blob/producing-layer}.
+ * </ul>
+ */
+package fcn.frontend.caffe;

@@ -1,0 +1,53 @@
+package fcn.reference.caffe;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import fcn.models.NetBuilder;
+import fcn.models.NetBuilder.Fcn;
+import fcn.models.NetBuilder.Mode;
+import fcn.models.Prototxt;
+import fcn.proto.OnnxProto.TensorProto;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The checked-in fixtures/caffe still are what the builder and real Caffe make. */
+class FixturesCaffeTest {
+  private static final Path DIR = Path.of("fixtures", "caffe");
+
+  private static float[] floats(TensorProto t) {
+    float[] f = new float[t.getRawData().size() / 4];
+    ByteBuffer.wrap(t.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+    return f;
+  }
+
+  @Test
+  void prototxtsAreTheBuildersAndCaffeReproducesTheOutputs() throws Exception {
+    NetBuilder b = new NetBuilder().widthDivisor(32).minWidth(4);
+    Map<String, fcn.proto.CaffeProto.NetParameter> expected = Map.of(
+        "vgg16", b.input(1, 224, 224).vgg16(),
+        "fcn32s", b.classes(21).input(1, 48, 64).fcn(Fcn.FCN32S, Mode.DEPLOY),
+        "fcn16s", b.classes(21).input(1, 48, 64).fcn(Fcn.FCN16S, Mode.DEPLOY),
+        "fcn8s", b.classes(21).input(1, 48, 64).fcn(Fcn.FCN8S, Mode.DEPLOY));
+    for (String name : List.of("vgg16", "fcn32s", "fcn16s", "fcn8s")) {
+      Path dir = DIR.resolve(name);
+      assertEquals(expected.get(name), Prototxt.read(dir.resolve("deploy.prototxt")), name);
+      TensorProto in = TensorProto.parseFrom(Files.readAllBytes(dir.resolve("test_data_set_0/input_0.pb")));
+      TensorProto out = TensorProto.parseFrom(Files.readAllBytes(dir.resolve("test_data_set_0/output_0.pb")));
+      try (CaffeNet net = CaffeNet.open(dir.resolve("deploy.prototxt"), dir.resolve("weights.caffemodel"))) {
+        assertEquals(List.of(in.getName()), net.inputNames());
+        Blob got = net.forward(Map.of(in.getName(), floats(in))).get(out.getName());
+        assertArrayEquals(out.getDimsList().stream().mapToLong(Long::longValue).toArray(), got.shape(), name);
+        float[] want = floats(out);
+        for (int i = 0; i < want.length; i++) {
+          assertEquals(want[i], got.data()[i], 1e-4f * (1 + Math.abs(want[i])), name + " value " + i);
+        }
+      }
+    }
+  }
+}
