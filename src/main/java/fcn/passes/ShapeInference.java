@@ -582,7 +582,13 @@ public final class ShapeInference {
       throw new FcnException(n + ": cannot multiply " + Shape.format(p) + " by " + Shape.format(q));
     }
     if (p.length == 1 || q.length == 1) {
-      return p.length == 1 ? Arrays.copyOf(q, q.length - 1) : Arrays.copyOf(p, p.length - 1);
+      if (q.length == 1) {
+        return Arrays.copyOf(p, p.length - 1);
+      }
+      // A vector times a (batched) matrix: numpy drops the matrix's second-to-last dim.
+      long[] out = Arrays.copyOf(q, q.length - 1);
+      out[out.length - 1] = q[q.length - 1];
+      return out;
     }
     long[] batchP = Arrays.copyOf(p, p.length - 2);
     long[] batchQ = Arrays.copyOf(q, q.length - 2);
