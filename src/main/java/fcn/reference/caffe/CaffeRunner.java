@@ -20,9 +20,9 @@ import java.util.Optional;
 /**
  * Real Caffe as a {@link ReferenceRunner}, for fixtures and validation. Input shapes are the
  * net's (static); a run with other shapes reshapes the net when it is fully convolutional and
- * is refused otherwise (an InnerProduct layer would make Caffe abort the process). Sizes the
- * prototxt does not declare are first checked by {@link ShapeCheck}, so a Crop that would not
- * fit is a {@link FcnException}, not an abort. Outputs are the net's unconsumed blobs, or any
+ * is refused otherwise (an InnerProduct layer would make Caffe abort the process). Every size
+ * is first checked by {@link ShapeCheck}, so a Crop that would not fit is a
+ * {@link FcnException}, not an abort. Outputs are the net's unconsumed blobs, or any
  * blobs the caller names. Owns its {@link CaffeNet}; close() is idempotent.
  */
 public final class CaffeRunner implements ReferenceRunner {
@@ -69,11 +69,11 @@ public final class CaffeRunner implements ReferenceRunner {
       String source, List<String> outputs) {
     CaffeBackend.require();
     NetParameter deploy = DeployNets.rewrite(def, inputShapes);
-    if (!inputShapes.isEmpty()) {
-      ShapeCheck.problem(deploy, inputShapes, source).ifPresent(p -> {
-        throw new FcnException("input shape " + format(inputShapes) + " does not fit " + source + ": " + p);
-      });
-    }
+    // Checked even at the prototxt's own size: a deploy net may declare one its crops do not fit.
+    ShapeCheck.problem(deploy, inputShapes, source).ifPresent(p -> {
+      throw new FcnException((inputShapes.isEmpty() ? "the input size of the prototxt"
+          : "input shape " + format(inputShapes)) + " does not fit " + source + ": " + p);
+    });
     boolean fullyConv = deploy.getLayerList().stream().noneMatch(l -> l.getType().equals("InnerProduct"))
         && deploy.getLayersList().stream().noneMatch(l -> l.getType().name().equals("INNER_PRODUCT"));
     CaffeNet net = CaffeNet.open(deploy, caffemodel, seed, source);
@@ -81,9 +81,9 @@ public final class CaffeRunner implements ReferenceRunner {
     List<String> blobs = net.blobNames();
     for (String o : outs) {
       if (!blobs.contains(o)) {
+        String have = String.join(", ", net.outputNames());
         net.close();
-        throw new FcnException("Caffe net " + source + " has no blob '" + o + "' to compare; its outputs are: "
-            + String.join(", ", net.outputNames()));
+        throw new FcnException("Caffe net " + source + " has no blob '" + o + "' to compare; its outputs are: " + have);
       }
     }
     return new CaffeRunner(net, deploy, fullyConv,

@@ -16,13 +16,17 @@ import java.util.Optional;
  * process on a misfit (a Crop larger than its input, an Eltwise of unequal sizes), so
  * {@link CaffeRunner} asks here before it builds or reshapes a net at a size the prototxt does
  * not declare. The check is fcn's own Caffe importer, which applies Caffe's shape arithmetic
- * and CHECKs as {@link FcnException}s.
+ * and CHECKs as {@link FcnException}s; a net with layers the importer does not know cannot be
+ * checked and passes (Caffe is then on its own, as before).
  */
 final class ShapeCheck {
   private ShapeCheck() {}
 
   /** Why {@code deploy} cannot run at {@code shapes}, or empty when it can. */
   static Optional<String> problem(NetParameter deploy, Map<String, long[]> shapes, String source) {
+    if (!CaffeImporter.unsupportedLayers(deploy, source).isEmpty()) {
+      return Optional.empty();
+    }
     // Spatial sizes do not depend on widths, so try the net at width 1 first (its random weights
     // cost nothing); a failure is confirmed at full width, since a Slice or Reshape may depend
     // on channel counts.
@@ -44,7 +48,9 @@ final class ShapeCheck {
       CaffeImporter.importNet(tmp, null, CaffeImportOptions.defaults().withInputShapes(shapes).withRandomWeightsSeed(0L));
       return null;
     } catch (FcnException e) {
-      return e.getMessage().replace(tmp.toString(), source);
+      String msg = e.getMessage();
+      String prefix = tmp + ": ";
+      return msg.startsWith(prefix) ? msg.substring(prefix.length()) : msg.replace(tmp.toString(), source);
     } finally {
       try {
         Files.deleteIfExists(tmp);
