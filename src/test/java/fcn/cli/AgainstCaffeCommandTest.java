@@ -169,6 +169,20 @@ class AgainstCaffeCommandTest {
   }
 
   @Test
+  void fixturesFromCaffeReproduceTheCheckedInOnes() throws Exception {
+    // tools/make-fixtures.sh made them with seed 1337 and inputs in [-128, 128), the Caffe default here.
+    Path dir = FIXTURES.resolve("fcn8s");
+    Path out = tmp.resolve("again");
+    Run f = fcn("fixtures", dir.resolve("weights.caffemodel").toString(), dir.resolve("deploy.prototxt").toString(),
+        "-o", out.toString(), "--seed", "1337");
+    assertEquals(0, f.code(), f.all());
+    for (String file : List.of("input_0.pb", "output_0.pb")) {
+      assertArrayEquals(Files.readAllBytes(dir.resolve("test_data_set_0").resolve(file)),
+          Files.readAllBytes(out.resolve("test_data_set_0").resolve(file)), file);
+    }
+  }
+
+  @Test
   void fixturesFromCaffeValidateTheConversion() throws Exception {
     Path dir = FIXTURES.resolve("fcn16s");
     Path out = tmp.resolve("fx");
