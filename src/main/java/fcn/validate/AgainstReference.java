@@ -92,7 +92,8 @@ public final class AgainstReference {
         if (odd == null) {
           notes.add("not checked at " + ODD_SIZE[0] + "x" + ODD_SIZE[1] + ": the inputs are not N,C,H,W images");
         } else if (!sameShapes(odd, primary)) {
-          String why = caffe.checkShapes(odd).or(() -> model.checkShapes(odd)).orElse(null);
+          String why = caffe.checkShapes(odd)
+              .or(() -> model.checkShapes(odd).map(p -> model.model() + ": " + p)).orElse(null);
           if (why == null) {
             sizes.add(odd);
           } else {
