@@ -6,6 +6,12 @@ import fcn.core.ExitCode;
 import fcn.core.FcnException;
 import fcn.export.OnnxExporter;
 import fcn.passes.HeadOptions;
+import fcn.reference.caffe.CaffeBackend;
+import fcn.runtime.Device;
+import fcn.runtime.OptLevel;
+import fcn.runtime.Session;
+import fcn.validate.AgainstReference;
+import fcn.validate.Tolerances;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,10 +25,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code fcn convert}: Caffe or ONNX in, ONNX out. Calls {@link Converter#convert}. */
+/**
+ * {@code fcn convert}: Caffe or ONNX in, ONNX out. Calls {@link Converter#convert}, then, with
+ * --verify, {@link fcn.validate.AgainstReference} through {@link CaffeCheck}.
+ */
 @Command(name = "convert", mixinStandardHelpOptions = true,
     description = {"Convert a Caffe (prototxt + caffemodel, V1 or V2) or ONNX model to ONNX.",
-        "Optionally rewrite fc6/fc7 into convolutions (--fully-conv) and add an FCN head."})
+        "Optionally rewrite fc6/fc7 into convolutions (--fully-conv) and add an FCN head.",
+        "--verify then runs the written model (ONNX Runtime, CPU) and the Caffe original (real Caffe, which ./fcn "
+            + "fetches the first time) on random inputs at the input size and, when fully convolutional, at 187x253; "
+            + CaffeCheck.RULE + "."},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {"0:converted (and verified)", "1:--verify found a mismatch (the table shows where; OUT.onnx is kept)",
+        "2:bad usage or input", "70:internal error"})
 public final class ConvertCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -79,8 +94,20 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "Make H and W symbolic (--no-dynamic keeps them fixed). Default: symbolic when the net is fully convolutional (Caffe, --fully-conv, --head); ONNX inputs as they are.")
   Boolean dynamic;
 
+  @Option(names = "--verify",
+      description = "After converting a Caffe model, check the ONNX file against real Caffe (see above); exit 1 on a mismatch.")
+  boolean verify;
+
+  @Option(names = "--verify-tolerance", paramLabel = "F", defaultValue = "" + Tolerances.REFERENCE_ATOL_SCALE,
+      description = "With --verify: pass when max|err| <= F x max|Caffe output|. Default: ${DEFAULT-VALUE}.")
+  double verifyTolerance;
+
   @Override
   public Integer call() {
+    Path[] caffe = verify ? verifiable() : null;
+    if (!(verifyTolerance >= 0) || Double.isInfinite(verifyTolerance)) {
+      throw new FcnException("--verify-tolerance must be a finite number >= 0, got " + verifyTolerance);
+    }
     HeadOptions headOptions = null;
     if (head != null) {
       headOptions = new HeadOptions(HeadOptions.Head.parse(head), classes == null ? 0 : classes,
@@ -91,9 +118,32 @@ public final class ConvertCommand implements Callable<Integer> {
     Map<String, long[]> shapes = InputShapes.parse(inputShapes, null);
     ConvertRequest req = new ConvertRequest(sources, output, opset,
         outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic, inputPad);
+    Tolerances tol = verify ? Tolerances.relative(verifyTolerance) : null;
     Converter.Result r = Converter.convert(req);
-    print(r, spec.commandLine().getOut());
-    return ExitCode.OK;
+    PrintWriter out = spec.commandLine().getOut();
+    print(r, out);
+    if (!verify) {
+      return ExitCode.OK;
+    }
+    out.println("verify against Caffe:");
+    AgainstReference.Options d = AgainstReference.Options.defaults();
+    AgainstReference.Options opts = new AgainstReference.Options(shapes, d.sets(), d.seed(), d.low(), d.high(), d.oddSize());
+    try (Session session = Session.open(output, Device.CPU, 0, OptLevel.ALL)) {
+      return CaffeCheck.run(session, caffe[0], caffe[1], tol, opts, null, out, spec.commandLine().getErr());
+    }
+  }
+
+  /** The Caffe pair --verify compares with; refuses what Caffe cannot be a reference for. */
+  private Path[] verifiable() {
+    if (Converter.kind(sources) != Converter.SourceKind.CAFFE || sources.size() != 2) {
+      throw new FcnException("--verify compares with real Caffe: give NET.prototxt WEIGHTS.caffemodel, got " + sources);
+    }
+    if (head != null || fullyConv) {
+      throw new FcnException("--verify compares with the Caffe net as it is; --head and --fully-conv change its outputs");
+    }
+    Path[] pair = CaffeCheck.pair(sources, "--verify");
+    CaffeBackend.require();
+    return pair;
   }
 
   static void print(Converter.Result r, PrintWriter out) {

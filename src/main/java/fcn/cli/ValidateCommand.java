@@ -1,7 +1,10 @@
 package fcn.cli;
 
 import fcn.core.ExitCode;
+import fcn.core.FcnException;
+import fcn.reference.caffe.CaffeBackend;
 import fcn.runtime.Session;
+import fcn.validate.AgainstReference;
 import fcn.validate.ReportWriter;
 import fcn.validate.Tolerances;
 import fcn.validate.ValidationReport;
@@ -17,12 +20,21 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code fcn validate}: run a model on reference fixtures and compare every output. */
+/**
+ * {@code fcn validate}: run a model on reference fixtures, or on fixtures real Caffe makes on the
+ * fly ({@code --against-caffe}, {@link AgainstReference}), and compare every output.
+ */
 @Command(name = "validate", mixinStandardHelpOptions = true,
     description = {
       "Run MODEL.onnx with ONNX Runtime on every DIR/test_data_set_N/ (input_K.pb, output_K.pb; "
           + "or .npy / inputs.npz + outputs.npz) and compare the outputs.",
-      "An element fails only if |actual-expected| > atol AND > rtol*|expected| (Polygraphy's rule); NaN always fails."
+      "With --against-caffe NET.prototxt WEIGHTS.caffemodel instead of --fixtures: real Caffe makes the fixtures "
+          + "in a temporary folder, at the prototxt's input size and, for fully convolutional nets, also at 187x253 "
+          + "(./fcn fetches Caffe the first time).",
+      "An element fails only if |actual-expected| > atol AND > rtol*|expected| (Polygraphy's rule); NaN always fails. "
+          + "--atol-scale F raises an output's atol to F x max|expected|.",
+      "Default tolerances: --atol " + Tolerances.DEFAULT_ATOL + " --rtol " + Tolerances.DEFAULT_RTOL
+          + "; with --against-caffe: --atol 0 --rtol 0 --atol-scale 1e-4, i.e. " + CaffeCheck.RULE + "."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:every output matches", "1:an output mismatches", "2:bad usage or input (names, shapes, files)",
@@ -33,9 +45,27 @@ public final class ValidateCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The model to validate.")
   Path model;
 
-  @Option(names = "--fixtures", required = true, paramLabel = "DIR",
+  @Option(names = "--fixtures", paramLabel = "DIR",
       description = "Folder of test_data_set_N/ folders (ONNX test layout).")
   Path fixtures;
+
+  @Option(names = "--against-caffe", arity = "2", paramLabel = "NET.prototxt WEIGHTS.caffemodel", hideParamSyntax = true,
+      description = "Compare with real Caffe running the original model, on fixtures made on the fly.")
+  List<Path> againstCaffe;
+
+  @Option(names = "--input-shape", paramLabel = "[NAME=]D1,D2,...",
+      description = "With --against-caffe: input size, e.g. data=1,3,500,500. Default: the prototxt's. Repeatable.")
+  List<String> inputShapes;
+
+  @Option(names = "--sets", paramLabel = "N", description = "With --against-caffe: random input sets per size. Default: 1.")
+  Integer sets;
+
+  @Option(names = "--seed", paramLabel = "S", description = "With --against-caffe: random seed of the inputs. Default: 0.")
+  Long seed;
+
+  @Option(names = "--range", paramLabel = "LOW,HIGH",
+      description = "With --against-caffe: inputs are uniform in [LOW, HIGH). Default: -128,128 (a mean-subtracted 0..255 image).")
+  String range;
 
   @Mixin RuntimeOptions runtime;
 
@@ -47,6 +77,10 @@ public final class ValidateCommand implements Callable<Integer> {
       description = "Relative tolerance, default " + Tolerances.DEFAULT_RTOL + "; NAME=TOL overrides one output. Repeatable.")
   List<String> rtol;
 
+  @Option(names = "--atol-scale", paramLabel = "[NAME=]F",
+      description = "Raise atol to F x max|expected| of the output (per set), default 0 (off), 1e-4 with --against-caffe. Repeatable.")
+  List<String> atolScale;
+
   @Option(names = "--min-label-agreement", paramLabel = "[NAME=]PCT",
       description = "Also require this %% of pixels to have the same argmax over C (NxCxHxW score maps). Repeatable.")
   List<String> minLabels;
@@ -57,7 +91,26 @@ public final class ValidateCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Tolerances tol = tolerances();
+    if ((fixtures == null) == (againstCaffe == null)) {
+      throw new FcnException("give either --fixtures DIR or --against-caffe NET.prototxt WEIGHTS.caffemodel");
+    }
+    if (againstCaffe != null) {
+      Path[] caffe = CaffeCheck.pair(againstCaffe, "--against-caffe");
+      CaffeBackend.require();
+      Tolerances tol = tolerances(Tolerances.relative(Tolerances.REFERENCE_ATOL_SCALE));
+      try (Session session = runtime.open(model, err)) {
+        AgainstReference.Options d = AgainstReference.Options.defaults();
+        float[] r = range == null ? new float[] {d.low(), d.high()} : FixturesCommand.range(range);
+        AgainstReference.Options opts = new AgainstReference.Options(
+            InputShapes.parse(inputShapes, session.inputNames()), sets == null ? d.sets() : sets,
+            seed == null ? d.seed() : seed, r[0], r[1], d.oddSize());
+        return CaffeCheck.run(session, caffe[0], caffe[1], tol, opts, output, out, err);
+      }
+    }
+    if (inputShapes != null || sets != null || seed != null || range != null) {
+      throw new FcnException("--input-shape, --sets, --seed and --range go with --against-caffe");
+    }
+    Tolerances tol = tolerances(Tolerances.defaults());
     ValidationReport report;
     try (Session session = runtime.open(model, err)) {
       report = new Validator(session, tol).validate(fixtures);
@@ -76,13 +129,16 @@ public final class ValidateCommand implements Callable<Integer> {
     return ExitCode.OK;
   }
 
-  private Tolerances tolerances() {
-    Tolerances t = Tolerances.defaults();
+  private Tolerances tolerances(Tolerances base) {
+    Tolerances t = base;
     for (NamedValues.Entry e : NamedValues.parse("--atol", atol)) {
       t = e.name() == null ? t.withAtol(e.value()) : t.withAtol(e.name(), e.value());
     }
     for (NamedValues.Entry e : NamedValues.parse("--rtol", rtol)) {
       t = e.name() == null ? t.withRtol(e.value()) : t.withRtol(e.name(), e.value());
+    }
+    for (NamedValues.Entry e : NamedValues.parse("--atol-scale", atolScale)) {
+      t = e.name() == null ? t.withAtolScale(e.value()) : t.withAtolScale(e.name(), e.value());
     }
     for (NamedValues.Entry e : NamedValues.parse("--min-label-agreement", minLabels)) {
       t = e.name() == null ? t.withMinLabelAgreement(e.value()) : t.withMinLabelAgreement(e.name(), e.value());

@@ -19,8 +19,8 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
- * Writes regression fixtures: seeded random inputs, run through a {@link ReferenceRunner} (ONNX
- * Runtime today, real Caffe via fcn.reference.caffe later), saved as DIR/test_data_set_N/
+ * Writes regression fixtures: seeded random inputs (or given ones, e.g. from a photo), run
+ * through a {@link ReferenceRunner} (ONNX Runtime, or real Caffe via fcn.reference.caffe), saved as DIR/test_data_set_N/
  * input_K.pb + output_K.pb with tensor names set. The same runner, shapes, seed and range give
  * the same input files. The whole directory appears at once (built beside it, then renamed).
  */
@@ -41,11 +41,32 @@ public final class FixtureGenerator {
     }
   }
 
-  /** Generates {@code opts.sets()} sets into {@code outDir}; returns the set folders. */
+  /** Generates {@code opts.sets()} sets of random inputs into {@code outDir}; returns the set folders. */
   public static List<Path> generate(ReferenceRunner runner, Path outDir, Options opts) {
     Map<String, long[]> shapes = resolveShapes(runner.inputs(), opts.inputShapes());
+    SplittableRandom rng = new SplittableRandom(opts.seed());
+    List<Map<String, FloatTensor>> sets = new ArrayList<>();
+    for (int s = 0; s < opts.sets(); s++) {
+      Map<String, FloatTensor> inputs = new LinkedHashMap<>();
+      for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+        inputs.put(e.getKey(), random(e.getValue(), rng, opts.low(), opts.high()));
+      }
+      sets.add(inputs);
+    }
+    return generate(runner, outDir, sets, opts.replace());
+  }
+
+  /**
+   * Runs each map of inputs (every input of the runner, e.g. from a photo) and writes it with
+   * the runner's outputs as test_data_set_0, 1, ... into {@code outDir}; returns the set folders.
+   */
+  public static List<Path> generate(ReferenceRunner runner, Path outDir, List<Map<String, FloatTensor>> inputSets,
+      boolean replace) {
+    if (inputSets.isEmpty()) {
+      throw new FcnException("no input sets to write to " + outDir);
+    }
     Path target = outDir.toAbsolutePath().normalize();
-    checkTarget(target, opts.replace());
+    checkTarget(target, replace);
     Path parent = target.getParent();
     Path tmp;
     try {
@@ -56,13 +77,9 @@ public final class FixtureGenerator {
     }
     boolean done = false;
     try {
-      SplittableRandom rng = new SplittableRandom(opts.seed());
       List<Path> setDirs = new ArrayList<>();
-      for (int s = 0; s < opts.sets(); s++) {
-        Map<String, FloatTensor> inputs = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-          inputs.put(e.getKey(), random(e.getValue(), rng, opts.low(), opts.high()));
-        }
+      for (int s = 0; s < inputSets.size(); s++) {
+        Map<String, FloatTensor> inputs = inputSets.get(s);
         Map<String, FloatTensor> outputs = runner.run(inputs);
         String name = "test_data_set_" + s;
         writeSet(tmp.resolve(name), inputs, outputs);
@@ -105,7 +122,8 @@ public final class FixtureGenerator {
     return new FloatTensor(f, shape);
   }
 
-  static Map<String, long[]> resolveShapes(List<TensorSpec> specs, Map<String, long[]> given) {
+  /** Each input's shape: {@code given}, else its static shape; FcnException naming what is missing. */
+  public static Map<String, long[]> resolveShapes(List<TensorSpec> specs, Map<String, long[]> given) {
     for (String name : given.keySet()) {
       if (specs.stream().noneMatch(s -> s.name().equals(name))) {
         throw FcnException.of("--input-shape names input '%s', which the model does not have; its inputs are: %s",
@@ -159,7 +177,8 @@ public final class FixtureGenerator {
     }
   }
 
-  private static void deleteTree(Path root) {
+  /** Removes a folder and everything in it (no-op when absent). */
+  public static void deleteTree(Path root) {
     if (!Files.exists(root)) {
       return;
     }

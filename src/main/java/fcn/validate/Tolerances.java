@@ -1,6 +1,7 @@
 package fcn.validate;
 
 import fcn.core.FcnException;
+import fcn.runtime.FloatTensor;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -8,14 +9,22 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * Default and per-output tolerances: atol, rtol (Polygraphy's per-element rule) and an optional
- * minimum label agreement in percent for N×C×H×W score maps. Immutable; build with the with*
- * methods.
+ * Default and per-output tolerances: atol, rtol (Polygraphy's per-element rule), an optional atol
+ * scale and an optional minimum label agreement in percent for N×C×H×W score maps. Immutable;
+ * build with the with* methods.
+ *
+ * <p>The atol scale makes atol follow the output's magnitude: compared with expected values e,
+ * an output's atol is max(atol, scale × max|e|) (per set, over e's finite values). With atol 0
+ * and rtol 0 ({@link #relative}) an output passes exactly when max|err| ≤ scale × max|e|, the
+ * rule used against real Caffe, whose outputs range from 1e-3 (probabilities) to 1e4 (raw FCN
+ * scores on 0..255 inputs).
  */
 public final class Tolerances {
   /** Defaults of {@code fcn validate}. */
   public static final double DEFAULT_ATOL = 1e-5;
   public static final double DEFAULT_RTOL = 1e-3;
+  /** Scale of {@link #relative} used against a reference framework: max|err| ≤ 1e-4 × max|ref|. */
+  public static final double REFERENCE_ATOL_SCALE = 1e-4;
 
   /** The tolerance applied to one output. minLabelAgreement is NaN when not required. */
   public record Tolerance(double atol, double rtol, double minLabelAgreement) {
@@ -27,56 +36,100 @@ public final class Tolerances {
   private final double atol;
   private final double rtol;
   private final double minLabels;
+  private final double atolScale;
   private final Map<String, Double> atolFor;
   private final Map<String, Double> rtolFor;
   private final Map<String, Double> labelsFor;
+  private final Map<String, Double> scaleFor;
 
-  private Tolerances(double atol, double rtol, double minLabels, Map<String, Double> atolFor,
-      Map<String, Double> rtolFor, Map<String, Double> labelsFor) {
+  private Tolerances(double atol, double rtol, double minLabels, double atolScale, Map<String, Double> atolFor,
+      Map<String, Double> rtolFor, Map<String, Double> labelsFor, Map<String, Double> scaleFor) {
     this.atol = atol;
     this.rtol = rtol;
     this.minLabels = minLabels;
+    this.atolScale = atolScale;
     this.atolFor = Collections.unmodifiableMap(atolFor);
     this.rtolFor = Collections.unmodifiableMap(rtolFor);
     this.labelsFor = Collections.unmodifiableMap(labelsFor);
+    this.scaleFor = Collections.unmodifiableMap(scaleFor);
   }
 
   public static Tolerances defaults() {
-    return new Tolerances(DEFAULT_ATOL, DEFAULT_RTOL, Double.NaN, Map.of(), Map.of(), Map.of());
+    return new Tolerances(DEFAULT_ATOL, DEFAULT_RTOL, Double.NaN, 0, Map.of(), Map.of(), Map.of(), Map.of());
   }
 
   public static Tolerances of(double atol, double rtol) {
     return defaults().withAtol(atol).withRtol(rtol);
   }
 
+  /** atol 0, rtol 0, atol scale {@code scale}: an output passes iff max|err| ≤ scale × max|expected|. */
+  public static Tolerances relative(double scale) {
+    return defaults().withAtol(0).withRtol(0).withAtolScale(scale);
+  }
+
   public Tolerances withAtol(double v) {
-    return new Tolerances(nonNegative("atol", v), rtol, minLabels, atolFor, rtolFor, labelsFor);
+    return new Tolerances(nonNegative("atol", v), rtol, minLabels, atolScale, atolFor, rtolFor, labelsFor, scaleFor);
   }
 
   public Tolerances withRtol(double v) {
-    return new Tolerances(atol, nonNegative("rtol", v), minLabels, atolFor, rtolFor, labelsFor);
+    return new Tolerances(atol, nonNegative("rtol", v), minLabels, atolScale, atolFor, rtolFor, labelsFor, scaleFor);
   }
 
   public Tolerances withMinLabelAgreement(double percent) {
-    return new Tolerances(atol, rtol, percent(percent), atolFor, rtolFor, labelsFor);
+    return new Tolerances(atol, rtol, percent(percent), atolScale, atolFor, rtolFor, labelsFor, scaleFor);
+  }
+
+  /** atol becomes max(atol, {@code v} × max|expected|); 0 turns the scale off. */
+  public Tolerances withAtolScale(double v) {
+    return new Tolerances(atol, rtol, minLabels, nonNegative("atol-scale", v), atolFor, rtolFor, labelsFor, scaleFor);
   }
 
   public Tolerances withAtol(String output, double v) {
-    return new Tolerances(atol, rtol, minLabels, put(atolFor, output, nonNegative("atol", v)), rtolFor, labelsFor);
+    return new Tolerances(atol, rtol, minLabels, atolScale, put(atolFor, output, nonNegative("atol", v)), rtolFor,
+        labelsFor, scaleFor);
   }
 
   public Tolerances withRtol(String output, double v) {
-    return new Tolerances(atol, rtol, minLabels, atolFor, put(rtolFor, output, nonNegative("rtol", v)), labelsFor);
+    return new Tolerances(atol, rtol, minLabels, atolScale, atolFor, put(rtolFor, output, nonNegative("rtol", v)),
+        labelsFor, scaleFor);
   }
 
   public Tolerances withMinLabelAgreement(String output, double percent) {
-    return new Tolerances(atol, rtol, minLabels, atolFor, rtolFor, put(labelsFor, output, percent(percent)));
+    return new Tolerances(atol, rtol, minLabels, atolScale, atolFor, rtolFor,
+        put(labelsFor, output, percent(percent)), scaleFor);
   }
 
-  /** The tolerance for {@code output}: its overrides, else the defaults. */
+  public Tolerances withAtolScale(String output, double v) {
+    return new Tolerances(atol, rtol, minLabels, atolScale, atolFor, rtolFor, labelsFor,
+        put(scaleFor, output, nonNegative("atol-scale", v)));
+  }
+
+  /** The tolerance for {@code output}: its overrides, else the defaults; atol before scaling. */
   public Tolerance forOutput(String output) {
     return new Tolerance(atolFor.getOrDefault(output, atol), rtolFor.getOrDefault(output, rtol),
         labelsFor.getOrDefault(output, minLabels));
+  }
+
+  /** The atol scale of {@code output} (0 = none). */
+  public double atolScale(String output) {
+    return scaleFor.getOrDefault(output, atolScale);
+  }
+
+  /** The tolerance for {@code output} compared with {@code expected}: atol scaled by max|expected|. */
+  public Tolerance forOutput(String output, FloatTensor expected) {
+    Tolerance t = forOutput(output);
+    double scale = atolScale(output);
+    if (scale == 0) {
+      return t;
+    }
+    double max = 0;
+    for (float v : expected.data()) {
+      double a = Math.abs((double) v);
+      if (a > max && !Double.isInfinite(a)) {
+        max = a;
+      }
+    }
+    return new Tolerance(Math.max(t.atol(), scale * max), t.rtol(), t.minLabelAgreement());
   }
 
   /** Output names that have an override of any kind. */
@@ -84,6 +137,7 @@ public final class Tolerances {
     Set<String> s = new TreeSet<>(atolFor.keySet());
     s.addAll(rtolFor.keySet());
     s.addAll(labelsFor.keySet());
+    s.addAll(scaleFor.keySet());
     return s;
   }
 

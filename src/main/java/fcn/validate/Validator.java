@@ -87,7 +87,7 @@ public final class Validator {
         throw FcnException.of("%s: output '%s' of %s has shape %s but %s expects %s",
             set.name(), name, model, got.shapeString(), e.getValue().source(), want.shapeString());
       }
-      results.add(Comparator.compare(name, got, want, tolerances.forOutput(name)));
+      results.add(Comparator.compare(name, got, want, tolerances.forOutput(name, want)));
     }
     return new ValidationReport.SetResult(set.name(), runMillis, results);
   }

@@ -158,4 +158,28 @@ class ComparatorTest {
     assertThrows(FcnException.class, () -> t.withAtol(-1));
     assertThrows(FcnException.class, () -> t.withMinLabelAgreement(101));
   }
+
+  @Test
+  void atolScaleFollowsTheExpectedMagnitude() {
+    FloatTensor expected = t(new float[] {-2000, 10, Float.NaN, 0.5f}, 4);
+    // relative(1e-4): atol = 1e-4 x max|e| = 0.2 over the finite values, rtol 0.
+    Tolerances rel = Tolerances.relative(1e-4);
+    assertEquals(new Tolerance(0.2, 0, Double.NaN), rel.forOutput("score", expected));
+    assertEquals(new Tolerance(0, 0, Double.NaN), rel.forOutput("score"), "unscaled");
+    // A larger fixed atol wins; a per-output scale overrides the default one.
+    assertEquals(0.5, rel.withAtol(0.5).forOutput("score", expected).atol());
+    assertEquals(2.0, rel.withAtolScale("score", 1e-3).forOutput("score", expected).atol(), 1e-12);
+    assertEquals(java.util.Set.of("score"), rel.withAtolScale("score", 1e-3).overriddenOutputs());
+    assertEquals(Tolerances.defaults().forOutput("x"), Tolerances.defaults().forOutput("x", expected), "off by default");
+    assertThrows(FcnException.class, () -> rel.withAtolScale(-1));
+
+    float[] b = {-2000, 10, 0.5f};
+    CompareResult within = Comparator.compare("score", t(new float[] {-2000.19f, 10.19f, 0.69f}, 3), t(b, 3),
+        rel.forOutput("score", t(b, 3)));
+    assertTrue(within.passed(), within.summary());
+    CompareResult over = Comparator.compare("score", t(new float[] {-2000, 10, 0.75f}, 3), t(b, 3),
+        rel.forOutput("score", t(b, 3)));
+    assertFalse(over.passed(), over.summary());
+    assertEquals(1, over.failed());
+  }
 }

@@ -100,6 +100,21 @@ public final class CaffeImporter {
     return items[0].trim() + (items.length > 1 ? " (and " + (items.length - 1) + " more)" : "");
   }
 
+  /**
+   * The layers of {@code net} (V1 or V2) that {@link #importNet} cannot convert, as "name (Type)";
+   * empty when it converts them all. Lets callers that only want shape checks tell "the net does
+   * not fit" from "the importer does not know this layer".
+   */
+  public static List<String> unsupportedLayers(NetParameter net, String source) {
+    List<String> out = new ArrayList<>();
+    for (LayerParameter l : NetUpgrader.upgrade(net, source).getLayerList()) {
+      if (GraphBuilder.unsupportedReason(l) != null) {
+        out.add(l.getName() + " (" + l.getType() + ")");
+      }
+    }
+    return out;
+  }
+
   /** One error listing every layer that cannot be converted, before anything is built. */
   private static void checkSupported(NetParameter net, String source, FcnException strictError) {
     List<LayerParameter> bad = new ArrayList<>();

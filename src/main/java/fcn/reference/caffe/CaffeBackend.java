@@ -1,12 +1,19 @@
 package fcn.reference.caffe;
 
 import fcn.core.FcnException;
+import fcn.models.Prototxt;
+import fcn.runtime.ReferenceRunner;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The one door into the real-Caffe reference backend. Caffe (org.bytedeco:caffe-platform) is a
  * {@code provided} dependency: the tool's jar must start without it, so code outside this
  * package asks {@link #available()} or calls {@link #require()} before touching
  * {@link CaffeNet}. Nothing in this class refers to a Caffe type, so loading it is always safe.
+ * Code outside this package (validate, cli) reaches real Caffe only through {@link #open}, as a
+ * {@link ReferenceRunner}.
  */
 public final class CaffeBackend {
   static final String NOT_ON_CLASS_PATH = "the Caffe reference backend is not on the class path: run it through"
@@ -28,6 +35,23 @@ public final class CaffeBackend {
     if (p != null) {
       throw new FcnException(p);
     }
+  }
+
+  /**
+   * Real Caffe running {@code prototxt} (deploy or train/val) with {@code caffemodel}'s weights
+   * (null: seeded random ones), as a {@link ReferenceRunner} the caller owns. {@code inputShapes}
+   * overrides input sizes (empty: the prototxt's); {@code outputs} names the blobs to return
+   * (empty: the net's outputs). Throws this backend's one-line message when Caffe is missing.
+   */
+  public static ReferenceRunner open(Path prototxt, Path caffemodel, Map<String, long[]> inputShapes,
+      List<String> outputs) {
+    require();
+    return CaffeRunner.open(prototxt, caffemodel, inputShapes, CaffeNet.DEFAULT_SEED, outputs);
+  }
+
+  /** The input blobs of {@code prototxt}'s inference net (labels excluded); needs no Caffe. */
+  public static List<String> inputNames(Path prototxt) {
+    return DeployNets.inputNames(Prototxt.read(prototxt));
   }
 
   /** Why the backend cannot run, or null when it can. Checked once per class loader. */

@@ -55,6 +55,39 @@ public final class DeployNets {
     return out;
   }
 
+  /**
+   * The blobs the inference version of {@code net} takes as inputs, in Caffe's order (net-level
+   * inputs, then Input and data-layer tops that the remaining layers consume): the names that
+   * {@link #rewrite}'s {@code inputShapes} may use. Labels are not among them.
+   */
+  public static List<String> inputNames(NetParameter net) {
+    List<String> out = new ArrayList<>(net.getInputList());
+    Set<String> consumed = new HashSet<>();
+    if (net.getLayersCount() > 0) {
+      List<V1LayerParameter> kept = net.getLayersList().stream()
+          .filter(l -> !trainOnly(l.getIncludeList(), l.getExcludeList()) && !l.getType().name().endsWith("_LOSS")
+              && l.getType() != LayerType.ACCURACY)
+          .toList();
+      kept.forEach(l -> consumed.addAll(l.getBottomList()));
+      for (V1LayerParameter l : kept) {
+        if (l.getBottomCount() == 0 && (l.getType() == LayerType.DATA || l.getType().name().endsWith("_DATA"))) {
+          l.getTopList().stream().filter(consumed::contains).filter(t -> !out.contains(t)).forEach(out::add);
+        }
+      }
+      return out;
+    }
+    List<LayerParameter> kept = net.getLayerList().stream()
+        .filter(l -> !trainOnly(l.getIncludeList(), l.getExcludeList()) && !isLossV2(l.getType()))
+        .toList();
+    kept.forEach(l -> consumed.addAll(l.getBottomList()));
+    for (LayerParameter l : kept) {
+      if (isDataV2(l) || l.getType().equals("Input")) {
+        l.getTopList().stream().filter(consumed::contains).filter(t -> !out.contains(t)).forEach(out::add);
+      }
+    }
+    return out;
+  }
+
   /** {@link #rewrite}, written to a temp prototxt (deleted on exit) for Caffe's file-based APIs. */
   public static Path forCaffe(NetParameter net, Map<String, long[]> inputShapes) {
     NetParameter deploy = rewrite(net, inputShapes);
