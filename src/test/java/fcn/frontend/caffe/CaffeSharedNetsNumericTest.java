@@ -29,7 +29,8 @@ class CaffeSharedNetsNumericTest {
   @TempDir Path tmp;
 
   @ParameterizedTest
-  @ValueSource(strings = {"voc-fcn8s/deploy.prototxt", "voc-fcn16s/val.prototxt",
+  @ValueSource(strings = {"voc-fcn8s/deploy.prototxt", "voc-fcn8s/val.prototxt",
+      "voc-fcn32s/val.prototxt", "voc-fcn16s/val.prototxt", "pascalcontext-fcn8s/val.prototxt",
       "voc-fcn8s-atonce/val.prototxt", "voc-fcn-alexnet/val.prototxt",
       "siftflow-fcn8s/test.prototxt", "nyud-fcn32s-color-hha/test.prototxt",
       "nyud-fcn32s-color-d/test.prototxt"})
