@@ -1,14 +1,14 @@
 package fcn.bench;
 
-import java.util.Arrays;
+import fcn.report.Latencies;
 import java.util.Locale;
 import java.util.Optional;
 
 /**
- * Latency statistics of a sample of run times (pure functions, no clock). Percentiles use
- * linear interpolation between closest ranks (NumPy's default {@code np.percentile}), the
- * standard deviation is the population one (ddof = 0, NumPy's default {@code np.std}, as in the
- * bench report), and the coefficient of variation is std/mean.
+ * Latency statistics of a sample of run times (pure functions, no clock), as the bench summary
+ * reads them: {@link Latencies} (computed once, in the report package, so the summary and the
+ * report row agree) plus throughput and the noise verdict. The coefficient of variation is
+ * std/mean.
  */
 public final class Timing {
   /** Above this coefficient of variation the timings are reported as noisy. */
@@ -17,12 +17,51 @@ public final class Timing {
   private Timing() {}
 
   /** Statistics in milliseconds of one sample of run times. */
-  public record Stats(int count, double minMs, double meanMs, double medianMs, double p90Ms,
-      double p95Ms, double p99Ms, double maxMs, double stdMs, double totalMs) {
+  public record Stats(Latencies latencies) {
+
+    public int count() {
+      return latencies.count();
+    }
+
+    public double minMs() {
+      return latencies.minMs();
+    }
+
+    public double meanMs() {
+      return latencies.meanMs();
+    }
+
+    public double medianMs() {
+      return latencies.medianMs();
+    }
+
+    public double p90Ms() {
+      return latencies.p90Ms();
+    }
+
+    public double p95Ms() {
+      return latencies.p95Ms();
+    }
+
+    public double p99Ms() {
+      return latencies.p99Ms();
+    }
+
+    public double maxMs() {
+      return latencies.maxMs();
+    }
+
+    public double stdMs() {
+      return latencies.stdMs();
+    }
+
+    public double totalMs() {
+      return latencies.totalMs();
+    }
 
     /** Runs per second over the whole sample: count / total time (batch 1). */
     public double perSecond() {
-      return totalMs <= 0 ? Double.NaN : count * 1000.0 / totalMs;
+      return totalMs() <= 0 ? Double.NaN : count() * 1000.0 / totalMs();
     }
 
     /** Images per second when each run processes {@code batch} images. */
@@ -32,7 +71,7 @@ public final class Timing {
 
     /** Coefficient of variation: std / mean. */
     public double cv() {
-      return meanMs > 0 ? stdMs / meanMs : Double.NaN;
+      return meanMs() > 0 ? stdMs() / meanMs() : Double.NaN;
     }
 
     /** True when {@link #cv()} exceeds {@link #NOISY_CV}. */
@@ -66,41 +105,12 @@ public final class Timing {
    * @throws IllegalArgumentException for an empty sample
    */
   public static Stats ofMillis(double[] ms) {
-    if (ms.length == 0) {
-      throw new IllegalArgumentException("no timings");
-    }
-    double[] s = ms.clone();
-    Arrays.sort(s);
-    double total = 0;
-    for (double v : s) {
-      total += v;
-    }
-    double mean = total / s.length;
-    double ss = 0;
-    for (double v : s) {
-      ss += (v - mean) * (v - mean);
-    }
-    double std = Math.sqrt(ss / s.length);
-    return new Stats(s.length, s[0], mean, percentile(s, 50), percentile(s, 90),
-        percentile(s, 95), percentile(s, 99), s[s.length - 1], std, total);
+    return new Stats(Latencies.of(ms));
   }
 
-  /**
-   * The q-th percentile (0..100) of an ascending-sorted sample, interpolating linearly between
-   * the closest ranks: position q/100·(n−1).
-   */
+  /** See {@link Latencies#percentile}. */
   public static double percentile(double[] sorted, double q) {
-    if (sorted.length == 0) {
-      throw new IllegalArgumentException("no values");
-    }
-    if (q < 0 || q > 100) {
-      throw new IllegalArgumentException("percentile must be in [0, 100], got " + q);
-    }
-    double pos = q / 100.0 * (sorted.length - 1);
-    int lo = (int) Math.floor(pos);
-    int hi = Math.min(lo + 1, sorted.length - 1);
-    double frac = pos - lo;
-    return sorted[lo] + frac * (sorted[hi] - sorted[lo]);
+    return Latencies.percentile(sorted, q);
   }
 
   /**

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.StringJoiner;
 
@@ -308,34 +307,27 @@ public final class BenchRecord {
     }
 
     /**
-     * Sets min, mean, median, p90, p95, p99, max and std from per-iteration latencies (ms).
-     * Percentiles interpolate linearly between order statistics (numpy's default); std is the
-     * population std (ddof = 0). Also sets {@code iterations} to the sample count.
+     * Sets min, mean, median, p90, p95, p99, max and std from per-iteration latencies (ms), as
+     * {@link Latencies#of} computes them. Also sets {@code iterations} to the sample count.
      */
     public Builder latencies(double[] ms) {
-      if (ms.length == 0) {
-        throw new IllegalArgumentException("no latency samples");
-      }
-      double[] s = ms.clone();
-      Arrays.sort(s);
-      double sum = 0;
-      for (double v : s) {
-        sum += v;
-      }
-      double mean = sum / s.length;
-      double sq = 0;
-      for (double v : s) {
-        sq += (v - mean) * (v - mean);
-      }
-      minMs = s[0];
-      maxMs = s[s.length - 1];
-      meanMs = mean;
-      medianMs = percentile(s, 50);
-      p90Ms = percentile(s, 90);
-      p95Ms = percentile(s, 95);
-      p99Ms = percentile(s, 99);
-      stdMs = Math.sqrt(sq / s.length);
-      iterations = s.length;
+      return latencies(Latencies.of(ms));
+    }
+
+    /**
+     * Sets min, mean, median, p90, p95, p99, max and std from computed statistics, and
+     * {@code iterations} to their sample count.
+     */
+    public Builder latencies(Latencies l) {
+      minMs = l.minMs();
+      maxMs = l.maxMs();
+      meanMs = l.meanMs();
+      medianMs = l.medianMs();
+      p90Ms = l.p90Ms();
+      p95Ms = l.p95Ms();
+      p99Ms = l.p99Ms();
+      stdMs = l.stdMs();
+      iterations = l.count();
       return this;
     }
 
@@ -408,13 +400,6 @@ public final class BenchRecord {
     public BenchRecord build() {
       return new BenchRecord(this);
     }
-  }
-
-  static double percentile(double[] sorted, double q) {
-    double pos = q / 100 * (sorted.length - 1);
-    int lo = (int) Math.floor(pos);
-    int hi = Math.min(lo + 1, sorted.length - 1);
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
   }
 
   public Instant timestamp() {
