@@ -32,30 +32,10 @@ public final class ConfusionAccumulator {
    * @return the pixels counted for this image
    */
   public long add(int[] label, int[] pred) {
-    if (label.length != pred.length) {
-      throw new IllegalArgumentException(
-          "label has " + label.length + " pixels but prediction has " + pred.length);
-    }
-    // int counts are safe per image: one image has fewer than 2^31 pixels.
-    int[] local = new int[n * n];
-    long counted = 0;
-    for (int i = 0; i < label.length; i++) {
-      int a = label[i];
-      if (a < 0 || a >= n) {
-        continue;
-      }
-      int b = pred[i];
-      if (b < 0 || b >= n) {
-        throw new IllegalArgumentException(
-            "prediction " + b + " at pixel " + i + " is not a class index in [0, " + n + ")");
-      }
-      local[a * n + b]++;
-      counted++;
-    }
+    long[][] local = new long[n][n];
+    long counted = Metrics.fastHist(local, label, pred);
     synchronized (this) {
-      for (int i = 0; i < local.length; i++) {
-        counts[i] += local[i];
-      }
+      merge(local);
       images++;
     }
     return counted;
@@ -66,10 +46,17 @@ public final class ConfusionAccumulator {
     if (hist.length != n) {
       throw new IllegalArgumentException("a " + hist.length + "-class hist added to a " + n + "-class one");
     }
-    for (int a = 0; a < n; a++) {
-      if (hist[a].length != n) {
+    for (long[] row : hist) {
+      if (row.length != n) {
         throw new IllegalArgumentException("hist must be square");
       }
+    }
+    merge(hist);
+  }
+
+  /** Adds an n x n matrix; the caller holds the lock. */
+  private void merge(long[][] hist) {
+    for (int a = 0; a < n; a++) {
       for (int b = 0; b < n; b++) {
         counts[a * n + b] += hist[a][b];
       }
