@@ -4,7 +4,6 @@ import fcn.core.AtomicFile;
 import fcn.core.FcnException;
 import fcn.ir.DataType;
 import fcn.runtime.FloatTensor;
-import fcn.runtime.Half;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -128,53 +127,7 @@ public final class NpyIO {
     if (data.length != bytes) {
       throw FcnException.of("%s: truncated .npy data: %d of %d bytes", source, data.length, bytes);
     }
-    ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-    int n = (int) count;
-    float[] f = new float[n];
-    switch (type) {
-      case FLOAT -> b.asFloatBuffer().get(f);
-      case DOUBLE -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = (float) b.getDouble(i * 8);
-        }
-      }
-      case FLOAT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = Half.toFloat(b.getShort(i * 2));
-        }
-      }
-      case INT64 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getLong(i * 8);
-        }
-      }
-      case INT32 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getInt(i * 4);
-        }
-      }
-      case INT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getShort(i * 2);
-        }
-      }
-      case UINT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getShort(i * 2) & 0xffff;
-        }
-      }
-      case INT8 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = data[i];
-        }
-      }
-      case UINT8, BOOL -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = data[i] & 0xff;
-        }
-      }
-      default -> throw new AssertionError(type);
-    }
+    float[] f = RawFloats.decode(ByteBuffer.wrap(data), type, (int) count);
     return new LoadedTensor(name, type, new FloatTensor(f, dims), source);
   }
 
@@ -229,9 +182,7 @@ public final class NpyIO {
     out.write(header.length() & 0xff);
     out.write(header.length() >>> 8);
     out.writeBytes(header.getBytes(StandardCharsets.ISO_8859_1));
-    ByteBuffer b = ByteBuffer.allocate(t.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
-    b.asFloatBuffer().put(t.data());
-    out.writeBytes(b.array());
+    out.writeBytes(RawFloats.encode(t));
     return out.toByteArray();
   }
 

@@ -10,8 +10,6 @@ import fcn.proto.OnnxProto.TensorProto;
 import fcn.runtime.FloatTensor;
 import fcn.runtime.Half;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -83,72 +81,7 @@ public final class TensorProtoIO {
       throw FcnException.of("%s: tensor '%s' (%s, %d elements) has %d bytes of raw_data, expected %d",
           source, name, type, n, raw.size(), expected);
     }
-    ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    float[] f = new float[n];
-    switch (type) {
-      case FLOAT -> b.asFloatBuffer().get(f);
-      case DOUBLE -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = (float) b.getDouble(i * 8);
-        }
-      }
-      case FLOAT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = Half.toFloat(b.getShort(i * 2));
-        }
-      }
-      case BFLOAT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = Half.bf16ToFloat(b.getShort(i * 2));
-        }
-      }
-      case INT8 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.get(i);
-        }
-      }
-      case UINT8, BOOL -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.get(i) & 0xff;
-        }
-      }
-      case INT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getShort(i * 2);
-        }
-      }
-      case UINT16 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getShort(i * 2) & 0xffff;
-        }
-      }
-      case INT32 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getInt(i * 4);
-        }
-      }
-      case UINT32 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getInt(i * 4) & 0xffffffffL;
-        }
-      }
-      case INT64 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = b.getLong(i * 8);
-        }
-      }
-      case UINT64 -> {
-        for (int i = 0; i < n; i++) {
-          f[i] = unsigned(b.getLong(i * 8));
-        }
-      }
-      default -> throw new AssertionError(type);
-    }
-    return f;
-  }
-
-  private static float unsigned(long v) {
-    return v >= 0 ? v : (float) ((v >>> 1) * 2.0 + (v & 1));
+    return RawFloats.decode(raw.asReadOnlyByteBuffer(), type, n);
   }
 
   private static float[] fromTyped(TensorProto p, DataType type, int n, String source) {
@@ -180,7 +113,7 @@ public final class TensorProtoIO {
         have = p.getUint64DataCount();
         check(have, n, "uint64_data", p, source);
         for (int i = 0; i < n; i++) {
-          f[i] = unsigned(p.getUint64Data(i));
+          f[i] = RawFloats.unsigned(p.getUint64Data(i));
         }
       }
       default -> {
@@ -212,12 +145,10 @@ public final class TensorProtoIO {
 
   /** A FLOAT TensorProto with raw_data (little-endian) and {@code name}. */
   public static TensorProto toProto(String name, FloatTensor t) {
-    ByteBuffer b = ByteBuffer.allocate(t.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
-    b.asFloatBuffer().put(t.data());
     TensorProto.Builder p = TensorProto.newBuilder()
         .setDataType(TensorProto.DataType.FLOAT_VALUE)
         .setName(name)
-        .setRawData(ByteString.copyFrom(b.array()));
+        .setRawData(ByteString.copyFrom(RawFloats.encode(t)));
     for (long d : t.shape()) {
       p.addDims(d);
     }
