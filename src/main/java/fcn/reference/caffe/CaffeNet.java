@@ -4,7 +4,6 @@ import fcn.core.FcnException;
 import fcn.models.Prototxt;
 import fcn.proto.CaffeProto.NetParameter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -74,11 +73,7 @@ public final class CaffeNet implements AutoCloseable {
 
   /** Current shapes of the input blobs, in net order. */
   public Map<String, long[]> inputShapes() {
-    Map<String, long[]> out = new LinkedHashMap<>();
-    for (String name : inputNames()) {
-      out.put(name, impl().shape(name));
-    }
-    return out;
+    return impl().inputShapes();
   }
 
   /** Blobs no layer consumes (e.g. "score", "prob"), in net order. */

@@ -3,7 +3,6 @@ package fcn.reference.caffe;
 import fcn.proto.CaffeProto.NetParameter;
 import fcn.proto.CaffeProto.SolverParameter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -45,16 +44,12 @@ public final class CaffeSolver implements AutoCloseable {
 
   /** The train net's Input blobs (e.g. data, label), in net order. */
   public List<String> inputNames() {
-    return impl().inputNames();
+    return trainNet().inputNames();
   }
 
   /** Shapes of the train net's inputs (batch included). */
   public Map<String, long[]> inputShapes() {
-    Map<String, long[]> out = new LinkedHashMap<>();
-    for (String name : inputNames()) {
-      out.put(name, impl().shape(name));
-    }
-    return out;
+    return trainNet().inputShapes();
   }
 
   /** Iterations done so far. */

@@ -226,11 +226,20 @@ final class NativeNet implements AutoCloseable {
     return out;
   }
 
+  /** Current shapes of the input blobs, in net order. */
+  Map<String, long[]> inputShapes() {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    for (String name : inputNames()) {
+      out.put(name, shape(name));
+    }
+    return out;
+  }
+
   long[] shape(String name) {
     return shape(blobByName(name));
   }
 
-  private static long[] shape(FloatBlob b) {
+  static long[] shape(FloatBlob b) {
     long[] s = new long[b.num_axes()];
     for (int i = 0; i < s.length; i++) {
       s[i] = b.shape(i);
@@ -316,7 +325,18 @@ final class NativeNet implements AutoCloseable {
         throw new FcnException("Caffe net " + source + " has no input '" + k + "'; inputs: " + String.join(", ", names));
       }
     }
-    for (String name : names) {
+    feed(inputs);
+    net().Forward();
+    Map<String, Blob> out = new LinkedHashMap<>();
+    for (String name : outputNames()) {
+      out.put(name, copy(name, net().blob_by_name(name)));
+    }
+    return out;
+  }
+
+  /** Copies each input (every one must be given, at its current shape) into the net. */
+  void feed(Map<String, float[]> inputs) {
+    for (String name : inputNames()) {
       float[] v = inputs.get(name);
       if (v == null) {
         throw new FcnException("Caffe net " + source + ": no data given for input '" + name + "'");
@@ -328,12 +348,6 @@ final class NativeNet implements AutoCloseable {
       }
       b.mutable_cpu_data().put(v);
     }
-    net().Forward();
-    Map<String, Blob> out = new LinkedHashMap<>();
-    for (String name : outputNames()) {
-      out.put(name, copy(name, net().blob_by_name(name)));
-    }
-    return out;
   }
 
   /** Serialises the weights in Caffe's own binary form (Net::ToProto) and writes them atomically. */

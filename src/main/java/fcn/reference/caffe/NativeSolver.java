@@ -76,24 +76,6 @@ final class NativeSolver implements AutoCloseable {
     return solver().net();
   }
 
-  List<String> inputNames() {
-    FloatNet n = net();
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < n.num_inputs(); i++) {
-      out.add(n.blob_names().get(n.input_blob_indices().get(i)).getString());
-    }
-    return out;
-  }
-
-  long[] shape(String blob) {
-    FloatBlob b = net().blob_by_name(blob);
-    long[] s = new long[b.num_axes()];
-    for (int i = 0; i < s.length; i++) {
-      s[i] = b.shape(i);
-    }
-    return s;
-  }
-
   int iter() {
     return solver().iter();
   }
@@ -101,18 +83,7 @@ final class NativeSolver implements AutoCloseable {
   /** One solver iteration on the given inputs; returns the sum of the loss outputs. */
   float step(Map<String, float[]> inputs) {
     FloatNet n = net();
-    for (String name : inputNames()) {
-      float[] v = inputs.get(name);
-      if (v == null) {
-        throw new FcnException("Caffe solver " + source + ": no data given for input '" + name + "'");
-      }
-      FloatBlob b = n.blob_by_name(name);
-      if (v.length != b.count()) {
-        throw new FcnException("input '" + name + "' of solver " + source + ": got " + v.length
-            + " values, its shape " + b.shape_string().getString() + " holds " + b.count());
-      }
-      b.mutable_cpu_data().put(v);
-    }
+    NativeNet.borrow(n, source).feed(inputs);
     solver().Step(1);
     float loss = 0;
     for (int i = 0; i < n.num_outputs(); i++) {
@@ -147,7 +118,7 @@ final class NativeSolver implements AutoCloseable {
       for (long j = 0; j < dst.size(); j++) {
         FloatBlob a = src.get(j);
         FloatBlob b = dst.get(j);
-        if (!Arrays.equals(shape(a), shape(b))) {
+        if (!Arrays.equals(NativeNet.shape(a), NativeNet.shape(b))) {
           throw new FcnException("layer '" + layer + "' weight blob " + j + " is " + a.shape_string().getString()
               + " in " + fromName + " but " + b.shape_string().getString() + " in " + toName);
         }
@@ -156,14 +127,6 @@ final class NativeSolver implements AutoCloseable {
       copied.add(layer);
     }
     return copied;
-  }
-
-  private static long[] shape(FloatBlob b) {
-    long[] s = new long[b.num_axes()];
-    for (int i = 0; i < s.length; i++) {
-      s[i] = b.shape(i);
-    }
-    return s;
   }
 
   @Override
