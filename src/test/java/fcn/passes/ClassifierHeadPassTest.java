@@ -63,7 +63,7 @@ class ClassifierHeadPassTest {
     Array ref = TestOnnx.readPb(d.resolve("output_0.pb"));
     Array got = TestOnnx.run(g, Map.of("input", TestOnnx.readPb(d.resolve("input_0.pb")))).get("logits");
     assertArrayEquals(new long[] {1, 10, 1, 1}, got.shape());
-    float err = new Array(ref.shape(), got.data()).maxAbsDiff(ref);
+    double err = new Array(ref.shape(), got.data()).maxAbsDiff(ref);
     System.out.printf("vgg16n fully-conv logits at 224: max|err| %.3g, max|ref| %.3g%n", err, ref.maxAbs());
     assertTrue(err <= 1e-4f * ref.maxAbs(), "max|err| " + err);
   }
@@ -128,7 +128,7 @@ class ClassifierHeadPassTest {
     Path d = VGG.resolve("heatmap_320x416");
     Array ref = TestOnnx.readPb(d.resolve("output_0.pb"));
     Array got = TestOnnx.run(g, Map.of("input", TestOnnx.readPb(d.resolve("input_0.pb")))).get("logits");
-    float err = got.maxAbsDiff(ref);
+    double err = got.maxAbsDiff(ref);
     System.out.printf("vgg16n heatmap 320x416 (%s): max|err| %.3g, max|ref| %.3g%n", what, err, ref.maxAbs());
     assertTrue(err <= 1e-4f * ref.maxAbs(), what + ": max|err| " + err + " vs max|ref| " + ref.maxAbs());
   }

@@ -66,7 +66,7 @@ class DynamicResizePassTest {
         continue;
       }
       Array ref = TestOnnx.readPb(p);
-      float err = got.get(name).maxAbsDiff(ref);
+      double err = got.get(name).maxAbsDiff(ref);
       System.out.printf("%s %s %s: max|err| %.3g, max|ref| %.3g%n", model.getParent().getFileName(),
           set, name, err, ref.maxAbs());
       assertTrue(err <= 1e-4f * ref.maxAbs(), model + " " + set + " " + name + ": max|err| " + err);

@@ -141,7 +141,7 @@ class FcnHeadPassTest {
       Graph g32 = vgg("pool");
       FcnHeadPass.apply(g32, new HeadOptions(Head.FCN32S, 0, null, null, true));
       Array s32 = TestOnnx.run(g32, Map.of("data", x)).get("score");
-      float rel = full.maxAbsDiff(s32) / s32.maxAbs();
+      double rel = full.maxAbsDiff(s32) / s32.maxAbs();
       System.out.printf("%s vs fcn32s at %dx%d: max|diff|/max|32s| = %.3g%n", head, hw[0], hw[1], rel);
       assertTrue(rel < 0.25f, "same coarse prediction, upsampled: " + rel);
     }

@@ -1,32 +1,49 @@
 package fcn.testing;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import fcn.export.OnnxExporter;
+import fcn.ir.Dim;
 import fcn.ir.Graph;
+import fcn.ir.Shape;
 import fcn.ir.Value;
+import fcn.ir.Variable;
 import fcn.proto.OnnxProto.ModelProto;
-import fcn.proto.OnnxProto.TensorProto;
+import fcn.runtime.Device;
+import fcn.runtime.FloatTensor;
+import fcn.runtime.OptLevel;
+import fcn.runtime.Session;
+import fcn.validate.TensorProtoIO;
 import java.io.IOException;
-import java.nio.FloatBuffer;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
- * Test-only bridge from the IR to ONNX Runtime through fcn.export.OnnxExporter: a runner
- * returning float outputs, TensorProto file reading and seeded random data.
+ * Test-only bridge from the IR to ONNX Runtime: graphs go through the product's exporter and
+ * run in the product's {@link Session} (CPU, 2 threads), so tests exercise the same path as
+ * {@code fcn validate}. Also TensorProto file reading and seeded random data.
  */
 public final class TestOnnx {
   private TestOnnx() {}
 
-  /** A float tensor with its shape. */
+  /** A float tensor with its shape (row-major). */
   public record Array(long[] shape, float[] data) {
+    /** Gaussian values (mean 0, standard deviation {@code scale}) from a seeded generator. */
+    public static Array gaussian(long seed, float scale, long... shape) {
+      int n = Math.toIntExact(FloatTensor.numel(shape));
+      float[] d = new float[n];
+      SplittableRandom r = new SplittableRandom(seed);
+      for (int i = 0; i < n; i++) {
+        d[i] = (float) (scale * r.nextGaussian());
+      }
+      return new Array(shape, d);
+    }
+
     public float maxAbs() {
       float m = 0;
       for (float v : data) {
@@ -35,17 +52,35 @@ public final class TestOnnx {
       return m;
     }
 
-    /** max |a - b|; shapes must agree. */
-    public float maxAbsDiff(Array o) {
-      if (!java.util.Arrays.equals(shape, o.shape)) {
-        throw new AssertionError("shape " + java.util.Arrays.toString(shape) + " vs "
-            + java.util.Arrays.toString(o.shape));
+    /**
+     * max |this - o|, computed in double; NaN if any difference is NaN and +infinity when the
+     * shapes differ, so that a caller can list every mismatch before failing.
+     */
+    public double maxAbsDiff(Array o) {
+      if (!Arrays.equals(shape, o.shape)) {
+        return Double.POSITIVE_INFINITY;
       }
-      float m = 0;
+      double m = 0;
       for (int i = 0; i < data.length; i++) {
-        m = Math.max(m, Math.abs(data[i] - o.data[i]));
+        double d = Math.abs((double) data[i] - o.data[i]);
+        if (Double.isNaN(d)) {
+          return Double.NaN;
+        }
+        m = Math.max(m, d);
       }
       return m;
+    }
+
+    public String shapeString() {
+      return Arrays.toString(shape);
+    }
+
+    FloatTensor tensor() {
+      return new FloatTensor(data, shape);
+    }
+
+    static Array of(FloatTensor t) {
+      return new Array(t.shape(), t.data());
     }
   }
 
@@ -59,63 +94,65 @@ public final class TestOnnx {
     return run(toModel(g).toByteArray(), inputs);
   }
 
+  /** Runs a serialized ONNX model in ONNX Runtime (CPU) and returns every output by name. */
   public static Map<String, Array> run(byte[] model, Map<String, Array> inputs) {
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-      so.setIntraOpNumThreads(2);
-      try (OrtSession s = env.createSession(model, so)) {
-        Map<String, OnnxTensor> feed = new LinkedHashMap<>();
+    Map<String, FloatTensor> feeds = new LinkedHashMap<>();
+    inputs.forEach((k, v) -> feeds.put(k, v.tensor()));
+    Map<String, Array> out = new LinkedHashMap<>();
+    Path file = null;
+    try {
+      file = Files.createTempFile("fcn-test-", ".onnx");
+      Files.write(file, model);
+      try (Session s = Session.open(file, Device.CPU, 2, OptLevel.ALL)) {
+        s.run(feeds).forEach((k, v) -> out.put(k, Array.of(v)));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      if (file != null) {
         try {
-          for (Map.Entry<String, Array> e : inputs.entrySet()) {
-            feed.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue().data()),
-                e.getValue().shape()));
-          }
-          Map<String, Array> out = new LinkedHashMap<>();
-          try (OrtSession.Result r = s.run(feed)) {
-            for (Map.Entry<String, OnnxValue> e : r) {
-              OnnxTensor t = (OnnxTensor) e.getValue();
-              FloatBuffer fb = t.getFloatBuffer();
-              float[] d = new float[fb.remaining()];
-              fb.get(d);
-              out.put(e.getKey(), new Array(t.getInfo().getShape(), d));
-            }
-          }
-          return out;
-        } finally {
-          feed.values().forEach(OnnxTensor::close);
+          Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+          // A leftover temp file does not affect the result.
         }
       }
-    } catch (OrtException e) {
-      throw new AssertionError("ONNX Runtime: " + e.getMessage(), e);
     }
+    return out;
   }
 
-  /** Reads a TensorProto file (test_data_set_N/input_K.pb) holding floats. */
-  public static Array readPb(Path p) throws IOException {
-    TensorProto t = TensorProto.parseFrom(Files.readAllBytes(p));
-    long[] shape = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
-    float[] d;
-    if (t.hasRawData()) {
-      FloatBuffer fb = t.getRawData().asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
-          .asFloatBuffer();
-      d = new float[fb.remaining()];
-      fb.get(d);
-    } else {
-      d = new float[t.getFloatDataCount()];
-      for (int i = 0; i < d.length; i++) {
-        d[i] = t.getFloatData(i);
+  /**
+   * Makes dims 2.. of every 4-D input symbolic and forgets output shapes, so that the model
+   * is run at sizes other than the import size (what a dynamic-size export relies on).
+   */
+  public static void makeSpatialDynamic(Graph g) {
+    for (Variable in : g.inputs()) {
+      if (in.shape().rank() == 4) {
+        List<Dim> d = new ArrayList<>(in.shape().dims());
+        d.set(2, Dim.symbol(in.name() + "_h"));
+        d.set(3, Dim.symbol(in.name() + "_w"));
+        in.setShape(new Shape(d));
       }
     }
-    return new Array(shape, d);
+    for (Value out : g.outputs()) {
+      if (out instanceof Variable v) {
+        v.setShape(null);
+      }
+    }
   }
 
-  public static String nameOfPb(Path p) throws IOException {
-    return TensorProto.parseFrom(Files.readAllBytes(p)).getName();
+  /** Reads a TensorProto file (test_data_set_N/input_K.pb) as floats. */
+  public static Array readPb(Path p) {
+    return Array.of(TensorProtoIO.read(p).tensor());
+  }
+
+  /** The tensor name stored in a TensorProto file. */
+  public static String nameOfPb(Path p) {
+    return TensorProtoIO.read(p).name();
   }
 
   /** Deterministic pseudo-random floats in [-1, 1). */
   public static float[] random(long seed, int n) {
-    java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+    SplittableRandom r = new SplittableRandom(seed);
     float[] f = new float[n];
     for (int i = 0; i < n; i++) {
       f[i] = (float) (r.nextDouble() * 2 - 1);

@@ -19,6 +19,8 @@ import fcn.proto.CaffeProto.BlobProto;
 import fcn.proto.CaffeProto.BlobShape;
 import fcn.proto.CaffeProto.LayerParameter;
 import fcn.proto.CaffeProto.NetParameter;
+import fcn.testing.TestOnnx;
+import fcn.testing.TestOnnx.Array;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -415,10 +417,10 @@ class CaffeImporterTest {
     assertEquals(List.of("data"), g.inputs().stream().map(Variable::name).toList());
 
     // And the converted graph computes what Caffe computes.
-    NdArray x = NdArray.random(3, 1f, 1, 3, 21, 19);
+    Array x = Array.gaussian(3, 1f, 1, 3, 21, 19);
     try (CaffeRef caffe = new CaffeRef(v1, v1model)) {
-      NdArray r = caffe.forward(Map.of("data", x), List.of("prob")).get("prob");
-      NdArray o = OrtRunner.run(g, Map.of("data", x)).get("prob");
+      Array r = caffe.forward(Map.of("data", x), List.of("prob")).get("prob");
+      Array o = TestOnnx.run(g, Map.of("data", x)).get("prob");
       assertTrue(o.maxAbsDiff(r) <= 1e-5 * r.maxAbs(), "max|err| " + o.maxAbsDiff(r));
     }
   }

@@ -3,6 +3,8 @@ package fcn.frontend.caffe;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fcn.ir.Graph;
+import fcn.testing.TestOnnx;
+import fcn.testing.TestOnnx.Array;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,7 +107,7 @@ class CaffeLayersNumericTest {
         CaffeImportOptions.defaults().withOutputs(blobs));
     try (CaffeRef caffe = new CaffeRef(proto, model)) {
       compare(caffe, g, new long[] {2, 4, 19, 23}, blobs);
-      OrtRunner.makeSpatialDynamic(g);
+      TestOnnx.makeSpatialDynamic(g);
       compare(caffe, g, new long[] {2, 4, 26, 31}, blobs);
       compare(caffe, g, new long[] {2, 4, 8, 9}, blobs);
     }
@@ -147,14 +149,14 @@ class CaffeLayersNumericTest {
 
   private static void compare(CaffeRef caffe, Graph g, long[] shape, List<String> blobs)
       throws Exception {
-    Map<String, NdArray> feeds = new LinkedHashMap<>();
-    feeds.put("data", NdArray.random(shape[2] * 31 + shape[3], 1f, shape));
-    Map<String, NdArray> ref = caffe.forward(feeds, blobs);
-    Map<String, NdArray> got = OrtRunner.run(g, feeds);
+    Map<String, Array> feeds = new LinkedHashMap<>();
+    feeds.put("data", Array.gaussian(shape[2] * 31 + shape[3], 1f, shape));
+    Map<String, Array> ref = caffe.forward(feeds, blobs);
+    Map<String, Array> got = TestOnnx.run(g, feeds);
     List<String> bad = new ArrayList<>();
     for (String b : blobs) {
-      NdArray r = ref.get(b);
-      NdArray x = got.get(b);
+      Array r = ref.get(b);
+      Array x = got.get(b);
       double err = x == null ? Double.NaN : x.maxAbsDiff(r);
       if (!(err <= 1e-4 * Math.max(r.maxAbs(), 1e-6f))) {
         bad.add(String.format("'%s': caffe %s ort %s max|err| %g max|ref| %g", b,

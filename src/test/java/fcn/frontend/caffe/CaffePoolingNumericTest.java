@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fcn.core.FcnException;
 import fcn.ir.Graph;
+import fcn.testing.TestOnnx;
+import fcn.testing.TestOnnx.Array;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,13 +55,13 @@ class CaffePoolingNumericTest {
                 net(pool, k, kw, s, sw, p, pw, 11, 12));
             Graph g = CaffeImporter.importNet(proto, null,
                 CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
-            OrtRunner.makeSpatialDynamic(g);
+            TestOnnx.makeSpatialDynamic(g);
             try (CaffeRef caffe = new CaffeRef(proto, null)) {
               for (int h : new int[] {Math.max(1, k - 2 * p), 5, 6, 7, 8, 13}) {
                 int w = Math.max(Math.max(1, kw - 2 * pw), h + 3);
-                NdArray x = NdArray.random(cases * 100L + h, 1f, 1, 2, h, w);
-                NdArray ref = caffe.forward(Map.of("data", x), List.of("out")).get("out");
-                NdArray got = OrtRunner.run(g, Map.of("data", x)).get("out");
+                Array x = Array.gaussian(cases * 100L + h, 1f, 1, 2, h, w);
+                Array ref = caffe.forward(Map.of("data", x), List.of("out")).get("out");
+                Array got = TestOnnx.run(g, Map.of("data", x)).get("out");
                 double err = got.maxAbsDiff(ref);
                 cases++;
                 if (!(err <= 1e-5 * Math.max(1, ref.maxAbs()))) {
@@ -87,12 +89,12 @@ class CaffePoolingNumericTest {
       Graph g = CaffeImporter.importNet(proto, null,
           CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
       assertArrayEquals(new long[] {2, 3, 1, 1}, g.value("out").shape().toArray());
-      OrtRunner.makeSpatialDynamic(g);
+      TestOnnx.makeSpatialDynamic(g);
       try (CaffeRef caffe = new CaffeRef(proto, null)) {
         for (int h : new int[] {7, 10}) {
-          NdArray x = NdArray.random(h, 1f, 2, 3, h, h + 2);
-          NdArray ref = caffe.forward(Map.of("data", x), List.of("out")).get("out");
-          NdArray got = OrtRunner.run(g, Map.of("data", x)).get("out");
+          Array x = Array.gaussian(h, 1f, 2, 3, h, h + 2);
+          Array ref = caffe.forward(Map.of("data", x), List.of("out")).get("out");
+          Array got = TestOnnx.run(g, Map.of("data", x)).get("out");
           assertTrue(got.maxAbsDiff(ref) <= 1e-5 * ref.maxAbs(), pool + " at " + h);
         }
       }

@@ -2,6 +2,7 @@ package fcn.frontend.caffe;
 
 import static org.bytedeco.caffe.global.caffe.TEST;
 
+import fcn.testing.TestOnnx.Array;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,8 +41,8 @@ final class CaffeRef implements AutoCloseable {
     }
   }
 
-  Map<String, NdArray> forward(Map<String, NdArray> inputs, List<String> outputs) {
-    for (Map.Entry<String, NdArray> e : inputs.entrySet()) {
+  Map<String, Array> forward(Map<String, Array> inputs, List<String> outputs) {
+    for (Map.Entry<String, Array> e : inputs.entrySet()) {
       FloatBlob b = net.blob_by_name(e.getKey());
       long[] s = e.getValue().shape();
       int[] dims = new int[s.length];
@@ -51,11 +52,11 @@ final class CaffeRef implements AutoCloseable {
       b.Reshape(dims);
     }
     net.Reshape();
-    for (Map.Entry<String, NdArray> e : inputs.entrySet()) {
+    for (Map.Entry<String, Array> e : inputs.entrySet()) {
       net.blob_by_name(e.getKey()).mutable_cpu_data().put(e.getValue().data());
     }
     net.Forward();
-    Map<String, NdArray> out = new LinkedHashMap<>();
+    Map<String, Array> out = new LinkedHashMap<>();
     for (String name : outputs) {
       FloatBlob b = net.blob_by_name(name);
       long[] shape = new long[b.num_axes()];
@@ -64,7 +65,7 @@ final class CaffeRef implements AutoCloseable {
       }
       float[] d = new float[b.count()];
       b.cpu_data().get(d);
-      out.put(name, new NdArray(shape, d));
+      out.put(name, new Array(shape, d));
     }
     return out;
   }

@@ -7,6 +7,8 @@ import fcn.ir.Graph;
 import fcn.ir.Value;
 import fcn.ir.Variable;
 import fcn.proto.CaffeProto.NetParameter;
+import fcn.testing.TestOnnx;
+import fcn.testing.TestOnnx.Array;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,7 +60,7 @@ class CaffeSharedNetsNumericTest {
     List<String> outs = g.outputs().stream().map(Value::name).toList();
     try (CaffeRef caffe = new CaffeRef(caffeProto, model)) {
       compare(caffe, g, shapes, outs, "import size");
-      OrtRunner.makeSpatialDynamic(g);
+      TestOnnx.makeSpatialDynamic(g);
       Map<String, long[]> other = new LinkedHashMap<>();
       shapes.forEach((k, v) -> other.put(k, new long[] {v[0], v[1], 187, 253}));
       compare(caffe, g, other, outs, "187x253");
@@ -67,16 +69,16 @@ class CaffeSharedNetsNumericTest {
 
   private static void compare(CaffeRef caffe, Graph g, Map<String, long[]> shapes,
       List<String> outs, String what) throws Exception {
-    Map<String, NdArray> feeds = new LinkedHashMap<>();
+    Map<String, Array> feeds = new LinkedHashMap<>();
     long seed = 7;
     for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-      feeds.put(e.getKey(), NdArray.random(seed++, 1f, e.getValue()));
+      feeds.put(e.getKey(), Array.gaussian(seed++, 1f, e.getValue()));
     }
-    Map<String, NdArray> ref = caffe.forward(feeds, outs);
-    Map<String, NdArray> got = OrtRunner.run(g, feeds);
+    Map<String, Array> ref = caffe.forward(feeds, outs);
+    Map<String, Array> got = TestOnnx.run(g, feeds);
     for (String o : outs) {
-      NdArray r = ref.get(o);
-      NdArray x = got.get(o);
+      Array r = ref.get(o);
+      Array x = got.get(o);
       double err = x.maxAbsDiff(r);
       assertTrue(err <= 1e-4 * r.maxAbs(), String.format(
           "%s at %s: output '%s' caffe %s ort %s max|err| %g, max|ref| %g", g.name(), what, o,

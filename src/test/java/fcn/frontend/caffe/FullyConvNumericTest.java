@@ -16,6 +16,8 @@ import fcn.proto.CaffeProto.ConvolutionParameter;
 import fcn.proto.CaffeProto.InputParameter;
 import fcn.proto.CaffeProto.LayerParameter;
 import fcn.proto.CaffeProto.NetParameter;
+import fcn.testing.TestOnnx;
+import fcn.testing.TestOnnx.Array;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,12 +65,12 @@ class FullyConvNumericTest {
     assertArrayEquals(new long[] {1, 1}, node(g, "fc7").attrs().getInts("kernel_shape"));
     assertEquals(1L, g.value("prob").producer().attrs().getInt("axis", -1));
 
-    NdArray x = NdArray.random(5, 1f, 1, 3, 224, 224);
+    Array x = Array.gaussian(5, 1f, 1, 3, 224, 224);
     try (CaffeRef caffe = new CaffeRef(proto, model)) {
-      NdArray ref = caffe.forward(Map.of("data", x), List.of("prob")).get("prob");
-      NdArray got = OrtRunner.run(g, Map.of("data", x)).get("prob");
+      Array ref = caffe.forward(Map.of("data", x), List.of("prob")).get("prob");
+      Array got = TestOnnx.run(g, Map.of("data", x)).get("prob");
       assertArrayEquals(new long[] {1, 1000, 1, 1}, got.shape());
-      assertTrue(new NdArray(ref.shape(), got.data()).maxAbsDiff(ref) <= 1e-4 * ref.maxAbs());
+      assertTrue(new Array(ref.shape(), got.data()).maxAbsDiff(ref) <= 1e-4 * ref.maxAbs());
     }
 
     // FCN's surgery in Caffe: the same bytes under convolution shapes.
@@ -101,11 +103,11 @@ class FullyConvNumericTest {
     Path sProto = CaffeTestNets.writeText(surgery, tmp.resolve("vgg-fcn.prototxt"));
     Path sModel = CaffeTestNets.writeBinary(mb.build(), tmp.resolve("vgg-fcn.caffemodel"));
     CaffeImporter.importNet(sProto, sModel, CaffeImportOptions.defaults());
-    OrtRunner.makeSpatialDynamic(g);
-    NdArray big = NdArray.random(6, 1f, 1, 3, 256, 320);
+    TestOnnx.makeSpatialDynamic(g);
+    Array big = Array.gaussian(6, 1f, 1, 3, 256, 320);
     try (CaffeRef caffe = new CaffeRef(sProto, sModel)) {
-      NdArray ref = caffe.forward(Map.of("data", big), List.of("prob")).get("prob");
-      NdArray got = OrtRunner.run(g, Map.of("data", big)).get("prob");
+      Array ref = caffe.forward(Map.of("data", big), List.of("prob")).get("prob");
+      Array got = TestOnnx.run(g, Map.of("data", big)).get("prob");
       assertArrayEquals(new long[] {1, 1000, 2, 4}, ref.shape());
       double err = got.maxAbsDiff(ref);
       assertTrue(err <= 1e-4 * ref.maxAbs(), "max|err| " + err + " ort " + got.shapeString());
@@ -135,11 +137,11 @@ class FullyConvNumericTest {
     CaffeRef.writeCaffemodel(proto, model);
     Graph g = fullyConv(CaffeImporter.importNet(proto, model, CaffeImportOptions.defaults()));
     assertArrayEquals(new long[] {2, 6, 1, 1}, g.value("prob").shape().toArray());
-    NdArray x = NdArray.random(9, 1f, 2, 3, 4, 5);
+    Array x = Array.gaussian(9, 1f, 2, 3, 4, 5);
     try (CaffeRef caffe = new CaffeRef(proto, model)) {
-      NdArray ref = caffe.forward(Map.of("data", x), List.of("prob")).get("prob");
-      NdArray got = OrtRunner.run(g, Map.of("data", x)).get("prob");
-      assertTrue(new NdArray(ref.shape(), got.data()).maxAbsDiff(ref) <= 1e-5 * ref.maxAbs());
+      Array ref = caffe.forward(Map.of("data", x), List.of("prob")).get("prob");
+      Array got = TestOnnx.run(g, Map.of("data", x)).get("prob");
+      assertTrue(new Array(ref.shape(), got.data()).maxAbsDiff(ref) <= 1e-5 * ref.maxAbs());
     }
   }
 

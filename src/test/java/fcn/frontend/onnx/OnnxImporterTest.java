@@ -60,7 +60,7 @@ class OnnxImporterTest {
       Array ref = TestOnnx.readPb(p);
       Array got = out.get(TestOnnx.nameOfPb(p));
       assertNotNull(got, "output " + TestOnnx.nameOfPb(p));
-      float err = got.maxAbsDiff(ref);
+      double err = got.maxAbsDiff(ref);
       assertTrue(err <= 1e-4f * ref.maxAbs(), model + " " + p.getFileName() + ": max|err| " + err
           + " vs max|ref| " + ref.maxAbs());
     }
