@@ -673,6 +673,13 @@ final class GraphBuilder {
     }
   }
 
+  /** The bottom of a layer that must have exactly one bottom and one top. */
+  private Value soleBottom() {
+    requireBottoms(1, 1);
+    requireTops(1);
+    return bottom(0);
+  }
+
   private int canonicalAxis(int axis, int rank) {
     int a = axis < 0 ? axis + rank : axis;
     if (a < 0 || a >= rank) {
@@ -683,9 +690,7 @@ final class GraphBuilder {
 
   /** One-input, shape-preserving layers. */
   private Variable elementwise(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] s = shape(x);
     String name = layer.getName();
     return switch (layer.getType()) {
@@ -781,9 +786,7 @@ final class GraphBuilder {
   }
 
   private Variable convolution(String out, boolean deconv) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     ConvolutionParameter p = layer.getConvolutionParam();
     int nsp = in.length - 2;
@@ -847,9 +850,7 @@ final class GraphBuilder {
    * the input plus its pad, never counting the overflow of the ceil rounding.
    */
   private Variable pooling(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     if (in.length != 4) {
       throw fail("bottom is %s, expected 4 axes (N x C x H x W)", Shape.format(in));
@@ -930,9 +931,7 @@ final class GraphBuilder {
 
   /** Flatten(axis) + Gemm, the form {@code fcn.passes.ClassifierHeadPass} recognises. */
   private Variable innerProduct(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     var p = layer.getInnerProductParam();
     int axis = canonicalAxis(p.getAxis(), in.length);
@@ -1167,9 +1166,7 @@ final class GraphBuilder {
    * and variance over N and the spatial axes.
    */
   private Variable batchNorm(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     if (in.length < 2) {
       throw fail("bottom is %s, expected N x C x ...", Shape.format(in));
@@ -1224,9 +1221,7 @@ final class GraphBuilder {
    * the average over a size x size window with zero padding counted (k is not used).
    */
   private Variable lrn(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     if (in.length != 4) {
       throw fail("bottom is %s, expected 4 axes", Shape.format(in));
@@ -1276,9 +1271,7 @@ final class GraphBuilder {
   }
 
   private Variable flatten(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     var p = layer.getFlattenParam();
     int axis = canonicalAxis(p.getAxis(), in.length);
@@ -1316,9 +1309,7 @@ final class GraphBuilder {
    * is read with Shape.
    */
   private Variable reshape(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     ReshapeParameter p = layer.getReshapeParam();
     int start = p.getAxis() >= 0 ? p.getAxis() : in.length + p.getAxis() + 1;
@@ -1431,9 +1422,7 @@ final class GraphBuilder {
 
   /** (shift + scale * x) ^ power, skipping the trivial steps like Caffe's PowerLayer. */
   private Variable power(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] s = shape(x);
     var p = layer.getPowerParam();
     List<Object[]> steps = new ArrayList<>();
@@ -1462,9 +1451,7 @@ final class GraphBuilder {
 
   /** Exp: base^(shift + scale x); Log: log_base(shift + scale x); base -1 means e. */
   private Variable expLog(String out, boolean isExp) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] s = shape(x);
     float base = isExp ? layer.getExpParam().getBase() : layer.getLogParam().getBase();
     float scale = isExp ? layer.getExpParam().getScale() : layer.getLogParam().getScale();
@@ -1502,9 +1489,7 @@ final class GraphBuilder {
   }
 
   private Variable prelu(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     if (in.length < 2) {
       throw fail("bottom is %s, expected N x C x ...", Shape.format(in));
@@ -1526,9 +1511,7 @@ final class GraphBuilder {
    * larger index (it sorts (value, index) pairs descending).
    */
   private Variable argMax(String out) {
-    requireBottoms(1, 1);
-    requireTops(1);
-    Value x = bottom(0);
+    Value x = soleBottom();
     long[] in = shape(x);
     var p = layer.getArgmaxParam();
     Attrs a = Attrs.of("keepdims", 1L, "select_last_index", 1L);
