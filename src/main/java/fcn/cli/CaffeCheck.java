@@ -1,6 +1,5 @@
 package fcn.cli;
 
-import fcn.core.ExitCode;
 import fcn.core.FcnException;
 import fcn.runtime.Session;
 import fcn.validate.AgainstReference;
@@ -62,17 +61,6 @@ final class CaffeCheck {
       }
     }
     out.flush();
-    if (output != null) {
-      output.csv().ifPresent(p -> ReportWriter.writeCsv(report, p));
-      output.json().ifPresent(p -> ReportWriter.writeJson(report, p));
-    }
-    if (!report.passed()) {
-      for (ValidationReport.Failure f : report.failures()) {
-        err.println("fcn: " + f.message());
-      }
-      err.flush();
-      return ExitCode.CHECK_FAILED;
-    }
-    return ExitCode.OK;
+    return ValidationVerdict.finish(report, output, err);
   }
 }

@@ -1,6 +1,5 @@
 package fcn.cli;
 
-import fcn.core.ExitCode;
 import fcn.core.FcnException;
 import fcn.reference.caffe.CaffeBackend;
 import fcn.runtime.Session;
@@ -117,16 +116,7 @@ public final class ValidateCommand implements Callable<Integer> {
     }
     out.print(ReportWriter.table(report));
     out.flush();
-    output.csv().ifPresent(p -> ReportWriter.writeCsv(report, p));
-    output.json().ifPresent(p -> ReportWriter.writeJson(report, p));
-    if (!report.passed()) {
-      for (ValidationReport.Failure f : report.failures()) {
-        err.println("fcn: " + f.message());
-      }
-      err.flush();
-      return ExitCode.CHECK_FAILED;
-    }
-    return ExitCode.OK;
+    return ValidationVerdict.finish(report, output, err);
   }
 
   private Tolerances tolerances(Tolerances base) {
