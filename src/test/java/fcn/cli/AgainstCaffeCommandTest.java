@@ -1,5 +1,6 @@
 package fcn.cli;
 
+import static fcn.cli.CliRun.fcn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -47,26 +48,10 @@ class AgainstCaffeCommandTest {
   static final Path SHARED = Path.of("..", "shared");
   @TempDir Path tmp;
 
-  record Run(int code, String out, String err) {
-    String all() {
-      return out + err;
-    }
-  }
-
-  static Run fcn(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    var cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
-
   private Path convert(String name) {
     Path dir = FIXTURES.resolve(name);
     Path onnx = tmp.resolve(name + ".onnx");
-    Run c = fcn("convert", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
+    CliRun c = fcn("convert", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
         "-o", onnx.toString());
     assertEquals(0, c.code(), c.all());
     return onnx;
@@ -77,7 +62,7 @@ class AgainstCaffeCommandTest {
   @ValueSource(strings = {"vgg16", "fcn32s", "fcn16s", "fcn8s"})
   void everyCaffeFixtureValidatesAfterConvert(String name) {
     Path onnx = convert(name);
-    Run v = fcn("validate", onnx.toString(), "--fixtures", FIXTURES.resolve(name).toString(),
+    CliRun v = fcn("validate", onnx.toString(), "--fixtures", FIXTURES.resolve(name).toString(),
         "--atol-scale", "1e-4", "--device", "cpu");
     assertEquals(0, v.code(), v.all());
     assertTrue(v.out().contains("PASS: 1 set(s)"), v.out());
@@ -97,11 +82,11 @@ class AgainstCaffeCommandTest {
       net.save(weights);
     }
     Path onnx = tmp.resolve("voc-fcn8s.onnx");
-    Run c = fcn("convert", proto.toString(), weights.toString(), "-o", onnx.toString());
+    CliRun c = fcn("convert", proto.toString(), weights.toString(), "-o", onnx.toString());
     assertEquals(0, c.code(), c.all());
 
     Path json = tmp.resolve("good.json");
-    Run good = fcn("validate", onnx.toString(), "--against-caffe", proto.toString(), weights.toString(),
+    CliRun good = fcn("validate", onnx.toString(), "--against-caffe", proto.toString(), weights.toString(),
         "--device", "cpu", "--json", json.toString());
     System.out.println("validate --against-caffe, voc-fcn8s widths/16:\n" + good.out());
     assertEquals(0, good.code(), good.all());
@@ -117,7 +102,7 @@ class AgainstCaffeCommandTest {
     Path broken = tmp.resolve("voc-fcn8s-broken.onnx");
     shiftCrop(onnx, broken, "score_pool4c", -1);
     Path badJson = tmp.resolve("bad.json");
-    Run bad = fcn("validate", broken.toString(), "--against-caffe", weights.toString(), proto.toString(),
+    CliRun bad = fcn("validate", broken.toString(), "--against-caffe", weights.toString(), proto.toString(),
         "--device", "cpu", "--json", badJson.toString());
     System.out.println("validate --against-caffe, score_pool4c crop shifted by one:\n" + bad.all());
     assertEquals(1, bad.code(), bad.all());
@@ -134,7 +119,7 @@ class AgainstCaffeCommandTest {
   void aClassifierIsCheckedAtItsOwnSizeOnly() {
     Path onnx = convert("vgg16");
     Path dir = FIXTURES.resolve("vgg16");
-    Run v = fcn("validate", onnx.toString(), "--against-caffe", dir.resolve("deploy.prototxt").toString(),
+    CliRun v = fcn("validate", onnx.toString(), "--against-caffe", dir.resolve("deploy.prototxt").toString(),
         dir.resolve("weights.caffemodel").toString(), "--device", "cpu", "--sets", "2", "--seed", "5");
     assertEquals(0, v.code(), v.all());
     assertTrue(v.out().contains("224x224/test_data_set_1") && v.out().contains("PASS: 2 set(s)"), v.out());
@@ -148,22 +133,22 @@ class AgainstCaffeCommandTest {
     String proto = dir.resolve("deploy.prototxt").toString();
     String weights = dir.resolve("weights.caffemodel").toString();
     Path onnx = tmp.resolve("v.onnx");
-    Run ok = fcn("convert", proto, weights, "-o", onnx.toString(), "--verify");
+    CliRun ok = fcn("convert", proto, weights, "-o", onnx.toString(), "--verify");
     assertEquals(0, ok.code(), ok.all());
     assertTrue(ok.out().contains("verify against Caffe:") && ok.out().contains("PASS: 2 set(s)"), ok.out());
 
     // ONNX Runtime and Caffe sum in different orders: no float tolerance at all must fail, exit 1,
     // with the table, and the file kept.
-    Run strict = fcn("convert", proto, weights, "-o", onnx.toString(), "--verify", "--verify-tolerance", "0");
+    CliRun strict = fcn("convert", proto, weights, "-o", onnx.toString(), "--verify", "--verify-tolerance", "0");
     assertEquals(1, strict.code(), strict.all());
     assertTrue(strict.out().contains("FAIL:") && strict.err().contains("MISMATCH"), strict.all());
     assertTrue(Files.isRegularFile(onnx));
 
-    Run head = fcn("convert", proto, weights, "-o", tmp.resolve("h.onnx").toString(), "--verify", "--head", "fcn8s");
+    CliRun head = fcn("convert", proto, weights, "-o", tmp.resolve("h.onnx").toString(), "--verify", "--head", "fcn8s");
     assertEquals(2, head.code(), head.all());
     assertTrue(head.err().contains("--verify compares with the Caffe net as it is"), head.err());
     assertFalse(Files.exists(tmp.resolve("h.onnx")), "refused before converting");
-    Run onnxSource = fcn("convert", onnx.toString(), "-o", tmp.resolve("o.onnx").toString(), "--verify");
+    CliRun onnxSource = fcn("convert", onnx.toString(), "-o", tmp.resolve("o.onnx").toString(), "--verify");
     assertEquals(2, onnxSource.code(), onnxSource.all());
     assertTrue(onnxSource.err().contains("give NET.prototxt WEIGHTS.caffemodel"), onnxSource.err());
   }
@@ -173,7 +158,7 @@ class AgainstCaffeCommandTest {
     // tools/make-fixtures.sh made them with seed 1337 and inputs in [-128, 128), the Caffe default here.
     Path dir = FIXTURES.resolve("fcn8s");
     Path out = tmp.resolve("again");
-    Run f = fcn("fixtures", dir.resolve("weights.caffemodel").toString(), dir.resolve("deploy.prototxt").toString(),
+    CliRun f = fcn("fixtures", dir.resolve("weights.caffemodel").toString(), dir.resolve("deploy.prototxt").toString(),
         "-o", out.toString(), "--seed", "1337");
     assertEquals(0, f.code(), f.all());
     for (String file : List.of("input_0.pb", "output_0.pb")) {
@@ -186,7 +171,7 @@ class AgainstCaffeCommandTest {
   void fixturesFromCaffeValidateTheConversion() throws Exception {
     Path dir = FIXTURES.resolve("fcn16s");
     Path out = tmp.resolve("fx");
-    Run f = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
+    CliRun f = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
         "-o", out.toString(), "--input-shape", "1,3,40,56", "--seed", "3", "--sets", "2");
     assertEquals(0, f.code(), f.all());
     assertTrue(f.out().contains("wrote 2 set(s)") && f.out().contains("BVLC Caffe"), f.out());
@@ -200,7 +185,7 @@ class AgainstCaffeCommandTest {
     assertTrue(max > 100 && max <= 128, "Caffe inputs default to [-128, 128): " + max);
 
     Path onnx = convert("fcn16s");
-    Run v = fcn("validate", onnx.toString(), "--fixtures", out.toString(), "--atol-scale", "1e-4", "--device", "cpu");
+    CliRun v = fcn("validate", onnx.toString(), "--fixtures", out.toString(), "--atol-scale", "1e-4", "--device", "cpu");
     assertEquals(0, v.code(), v.all());
     assertTrue(v.out().contains("PASS: 2 set(s)"), v.out());
 
@@ -208,7 +193,7 @@ class AgainstCaffeCommandTest {
     // before Caffe could abort the process.
     Path unpadded = tmp.resolve("unpadded.prototxt");
     Files.writeString(unpadded, Files.readString(dir.resolve("deploy.prototxt")).replace("pad: 100", "pad: 0"));
-    Run tiny = fcn("fixtures", unpadded.toString(), dir.resolve("weights.caffemodel").toString(),
+    CliRun tiny = fcn("fixtures", unpadded.toString(), dir.resolve("weights.caffemodel").toString(),
         "-o", tmp.resolve("tiny").toString(), "--input-shape", "data=1,3,40,56");
     assertEquals(2, tiny.code(), tiny.all());
     assertTrue(tiny.err().contains("input shape data=1,3,40,56 does not fit " + unpadded), tiny.err());
@@ -231,7 +216,7 @@ class AgainstCaffeCommandTest {
     Images.writePng(photo, new RgbImage(w, h, rgb));
     Path dir = FIXTURES.resolve("fcn8s");
     Path out = tmp.resolve("photo-fx");
-    Run f = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
+    CliRun f = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
         "-o", out.toString(), "--image", photo.toString(), "--preprocess", "caffe");
     assertEquals(0, f.code(), f.all());
     LoadedTensor in = TensorProtoIO.read(out.resolve("test_data_set_0/input_0.pb"));
@@ -239,14 +224,14 @@ class AgainstCaffeCommandTest {
     assertArrayEquals(Preprocess.caffe().toChw(Images.readRgb(photo)), in.tensor().data());
 
     Path resized = tmp.resolve("resized-fx");
-    Run r = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
+    CliRun r = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
         "-o", resized.toString(), "--image", photo.toString(), "--preprocess", "torchvision", "--input-shape", "1,3,32,48");
     assertEquals(0, r.code(), r.all());
     LoadedTensor rin = TensorProtoIO.read(resized.resolve("test_data_set_0/input_0.pb"));
     assertArrayEquals(new long[] {1, 3, 32, 48}, rin.tensor().shape());
     assertArrayEquals(Preprocess.torchvision().withResize(48, 32).toChw(Images.readRgb(photo)), rin.tensor().data());
 
-    Run noPre = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
+    CliRun noPre = fcn("fixtures", dir.resolve("deploy.prototxt").toString(), dir.resolve("weights.caffemodel").toString(),
         "-o", tmp.resolve("x").toString(), "--image", photo.toString());
     assertEquals(2, noPre.code(), noPre.all());
     assertTrue(noPre.err().contains("--preprocess caffe|torchvision"), noPre.err());
@@ -254,10 +239,10 @@ class AgainstCaffeCommandTest {
 
   @Test
   void validateNeedsExactlyOneReference() {
-    Run neither = fcn("validate", "m.onnx");
+    CliRun neither = fcn("validate", "m.onnx");
     assertEquals(2, neither.code(), neither.all());
     assertTrue(neither.err().contains("either --fixtures DIR or --against-caffe"), neither.err());
-    Run one = fcn("validate", "m.onnx", "--against-caffe", "a.prototxt", "b.prototxt");
+    CliRun one = fcn("validate", "m.onnx", "--against-caffe", "a.prototxt", "b.prototxt");
     assertEquals(2, one.code(), one.all());
     assertTrue(one.err().contains("--against-caffe needs NET.prototxt WEIGHTS.caffemodel"), one.err());
     String help = fcn("validate", "--help").out().replaceAll("\\s+", " ");

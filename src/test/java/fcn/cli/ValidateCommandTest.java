@@ -1,5 +1,6 @@
 package fcn.cli;
 
+import static fcn.cli.CliRun.fcn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,8 +14,6 @@ import fcn.validate.NpyIO;
 import fcn.validate.TensorProtoIO;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -38,27 +37,11 @@ class ValidateCommandTest {
   Path model;
   Path fixtures;
 
-  record Run(int code, String out, String err) {
-    String all() {
-      return out + err;
-    }
-  }
-
-  static Run fcn(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    var cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
-
   @BeforeEach
   void makeFixtures() throws IOException {
     model = TinyModels.write(TinyModels.convRelu(11, 3, 5), tmp.resolve("cr.onnx"));
     fixtures = tmp.resolve("fixtures");
-    Run r = fcn("fixtures", model.toString(), "-o", fixtures.toString(), "--input-shape", "data=1,3,6,7",
+    CliRun r = fcn("fixtures", model.toString(), "-o", fixtures.toString(), "--input-shape", "data=1,3,6,7",
         "--seed", "7", "--sets", "2", "--device", "cpu");
     assertEquals(0, r.code(), r.all());
     assertTrue(Files.isRegularFile(fixtures.resolve("test_data_set_1/output_0.pb")));
@@ -81,7 +64,7 @@ class ValidateCommandTest {
 
   @Test
   void passingFixturesExitZero() throws IOException {
-    Run r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
+    CliRun r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
         "--min-label-agreement", "100");
     assertEquals(0, r.code(), r.all());
     assertTrue(r.out().contains("test_data_set_0") && r.out().contains("test_data_set_1"), r.out());
@@ -104,7 +87,7 @@ class ValidateCommandTest {
     TensorProtoIO.write(out0, t.name(), new FloatTensor(v, t.tensor().shape()));
     String idx = FloatTensor.formatIndex(FloatTensor.unravel(k, t.tensor().shape()));
 
-    Run r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
+    CliRun r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
     assertEquals(1, r.code(), r.all());
     assertTrue(r.err().contains("test_data_set_0: output 'score' MISMATCH: 1 of 210 elements"), r.err());
     assertTrue(r.err().contains("worst at " + idx), "expected worst index " + idx + " in: " + r.err());
@@ -112,7 +95,7 @@ class ValidateCommandTest {
     assertFalse(r.err().contains("test_data_set_1"), "set 1 is untouched: " + r.err());
 
     // A per-output override loose enough makes the same fixtures pass.
-    Run loose = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu",
+    CliRun loose = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu",
         "--atol", "score=" + (0.02 * max));
     assertEquals(0, loose.code(), loose.all());
   }
@@ -123,7 +106,7 @@ class ValidateCommandTest {
     Path in0 = bad.resolve("test_data_set_0/input_0.pb");
     LoadedTensor t = TensorProtoIO.read(in0);
     TensorProtoIO.write(in0, "image", t.tensor());
-    Run r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
+    CliRun r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
     assertEquals(2, r.code(), r.all());
     assertTrue(r.err().contains("input 'image'") && r.err().contains("its inputs are: data: float 1x3xHxW"), r.err());
     assertFalse(r.err().contains("internal error"), r.err());
@@ -134,7 +117,7 @@ class ValidateCommandTest {
     Path bad = copyFixtures("reshaped-input");
     Path in0 = bad.resolve("test_data_set_0/input_0.pb");
     TensorProtoIO.write(in0, "data", new FloatTensor(new float[4 * 6 * 7], 1, 4, 6, 7));
-    Run r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
+    CliRun r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
     assertEquals(2, r.code(), r.all());
     assertTrue(r.err().contains("has shape 1x4x6x7") && r.err().contains("expects 1x3xHxW"), r.err());
 
@@ -149,7 +132,7 @@ class ValidateCommandTest {
 
   @Test
   void unknownOutputInFixtureOrToleranceExitsTwo() throws IOException {
-    Run r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
+    CliRun r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
         "--rtol", "prob=0.1");
     assertEquals(2, r.code(), r.all());
     assertTrue(r.err().contains("'prob'") && r.err().contains("its outputs are: score: float 1x5xHxW"), r.err());
@@ -164,7 +147,7 @@ class ValidateCommandTest {
   void csvAndJsonCarryTheSameNumbers() throws IOException {
     Path csv = tmp.resolve("out/report.csv");
     Path json = tmp.resolve("out/report.json");
-    Run r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
+    CliRun r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
         "--report", csv.toString(), "--json", json.toString());
     assertEquals(0, r.code(), r.all());
     List<CSVRecord> rows;
@@ -195,7 +178,7 @@ class ValidateCommandTest {
     LoadedTensor out = TensorProtoIO.read(fixtures.resolve("test_data_set_0/output_0.pb"));
     writeNpz(npz.resolve("inputs.npz"), "data", in.tensor());
     writeNpz(npz.resolve("outputs.npz"), "score", out.tensor());
-    Run r = fcn("validate", model.toString(), "--fixtures", npz.getParent().toString(), "--device", "cpu");
+    CliRun r = fcn("validate", model.toString(), "--fixtures", npz.getParent().toString(), "--device", "cpu");
     assertEquals(0, r.code(), r.all());
   }
 
@@ -210,20 +193,20 @@ class ValidateCommandTest {
   @Test
   void cudaOnTheCpuBuildExitsTwoNamingTheFix() {
     Assumptions.assumeFalse(Session.cudaInBuild(), "GPU ONNX Runtime on the class path");
-    Run r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cuda");
+    CliRun r = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cuda");
     assertEquals(2, r.code(), r.all());
     assertTrue(r.err().contains("rebuild with -Pgpu (onnxruntime_gpu, needs CUDA 12 + cuDNN 9)"), r.err());
-    Run auto = fcn("validate", model.toString(), "--fixtures", fixtures.toString());
+    CliRun auto = fcn("validate", model.toString(), "--fixtures", fixtures.toString());
     assertEquals(0, auto.code(), auto.all());
     assertTrue(auto.err().contains("fcn: warning: --device auto") && auto.err().contains("running on CPU"), auto.err());
-    Run bad = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "tpu");
+    CliRun bad = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "tpu");
     assertEquals(2, bad.code(), bad.all());
   }
 
   @Test
   void fixturesAreDeterministicAndNeverPartial() throws IOException {
     Path again = tmp.resolve("again");
-    Run r = fcn("fixtures", model.toString(), "-o", again.toString(), "--input-shape", "1,3,6,7",
+    CliRun r = fcn("fixtures", model.toString(), "-o", again.toString(), "--input-shape", "1,3,6,7",
         "--seed", "7", "--sets", "2", "--device", "cpu");
     assertEquals(0, r.code(), r.all());
     for (String f : List.of("test_data_set_0/input_0.pb", "test_data_set_1/input_0.pb", "test_data_set_1/output_0.pb")) {
@@ -232,19 +215,19 @@ class ValidateCommandTest {
     LoadedTensor in = TensorProtoIO.read(again.resolve("test_data_set_0/input_0.pb"));
     assertEquals("data", in.name());
 
-    Run exists = fcn("fixtures", model.toString(), "-o", again.toString(), "--input-shape", "data=1,3,6,7", "--device", "cpu");
+    CliRun exists = fcn("fixtures", model.toString(), "-o", again.toString(), "--input-shape", "data=1,3,6,7", "--device", "cpu");
     assertEquals(2, exists.code(), exists.all());
     assertTrue(exists.err().contains("--force"), exists.err());
-    Run forced = fcn("fixtures", model.toString(), "-o", again.toString(), "--input-shape", "data=1,3,4,4",
+    CliRun forced = fcn("fixtures", model.toString(), "-o", again.toString(), "--input-shape", "data=1,3,4,4",
         "--device", "cpu", "--force");
     assertEquals(0, forced.code(), forced.all());
     assertFalse(Files.exists(again.resolve("test_data_set_1")), "replaced, not merged");
 
     Path none = tmp.resolve("none");
-    Run symbolic = fcn("fixtures", model.toString(), "-o", none.toString(), "--device", "cpu");
+    CliRun symbolic = fcn("fixtures", model.toString(), "-o", none.toString(), "--device", "cpu");
     assertEquals(2, symbolic.code(), symbolic.all());
     assertTrue(symbolic.err().contains("give --input-shape data=1,3,H,W"), symbolic.err());
-    Run wrongName = fcn("fixtures", model.toString(), "-o", none.toString(), "--input-shape", "img=1,3,4,4", "--device", "cpu");
+    CliRun wrongName = fcn("fixtures", model.toString(), "-o", none.toString(), "--input-shape", "img=1,3,4,4", "--device", "cpu");
     assertEquals(2, wrongName.code(), wrongName.all());
     assertTrue(wrongName.err().contains("its inputs are: data: float 1x3xHxW"), wrongName.err());
     assertFalse(Files.exists(none), "nothing written on failure");
@@ -252,16 +235,16 @@ class ValidateCommandTest {
       assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".")), "no temp folders left");
     }
 
-    Run caffe = fcn("fixtures", tmp.resolve("net.prototxt").toString(), tmp.resolve("w.caffemodel").toString(), "-o", none.toString());
+    CliRun caffe = fcn("fixtures", tmp.resolve("net.prototxt").toString(), tmp.resolve("w.caffemodel").toString(), "-o", none.toString());
     assertEquals(2, caffe.code(), caffe.all());
     assertTrue(caffe.err().contains("net.prototxt: no such prototxt file"), caffe.err());
   }
 
   @Test
   void mainListsTheSubcommands() {
-    Run r = fcn("--help");
+    CliRun r = fcn("--help");
     assertTrue(r.out().contains("validate") && r.out().contains("fixtures"), r.out());
-    Run v = fcn("validate", "--help");
+    CliRun v = fcn("validate", "--help");
     for (String opt : List.of("--fixtures", "--device", "--threads", "--opt-level", "--atol", "--rtol",
         "--min-label-agreement", "--report", "--json")) {
       assertTrue(v.out().contains(opt), opt + " in " + v.out());
