@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * A small SSA graph of ONNX operators: the one representation between frontends, passes and
@@ -86,25 +87,21 @@ public final class Graph {
 
   /** {@code base} if no value has that name yet, else base_1, base_2, ... */
   public String uniqueValueName(String base) {
-    if (!values.containsKey(base)) {
-      return base;
-    }
-    for (int i = 1; ; i++) {
-      String n = base + "_" + i;
-      if (!values.containsKey(n)) {
-        return n;
-      }
-    }
+    return unique(base, values::containsKey);
   }
 
   /** {@code base} if no node has that name yet, else base_1, base_2, ... */
   public String uniqueNodeName(String base) {
-    if (!nodeNames.contains(base)) {
+    return unique(base, nodeNames::contains);
+  }
+
+  private static String unique(String base, Predicate<String> taken) {
+    if (!taken.test(base)) {
       return base;
     }
     for (int i = 1; ; i++) {
       String n = base + "_" + i;
-      if (!nodeNames.contains(n)) {
+      if (!taken.test(n)) {
         return n;
       }
     }
