@@ -26,6 +26,7 @@ import org.bytedeco.caffe.NetParameter;
 import org.bytedeco.caffe.StringVector;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
 
 /**
  * Everything that touches JavaCPP's Caffe types. Package-private and reached only through
@@ -209,19 +210,19 @@ final class NativeNet implements AutoCloseable {
   }
 
   List<String> inputNames() {
-    List<String> all = blobNames();
-    List<String> out = new ArrayList<>();
-    for (int i = 0; i < net().num_inputs(); i++) {
-      out.add(all.get(net().input_blob_indices().get(i)));
-    }
-    return out;
+    return blobsAt(net().num_inputs(), net().input_blob_indices());
   }
 
   List<String> outputNames() {
+    return blobsAt(net().num_outputs(), net().output_blob_indices());
+  }
+
+  /** The names of the first {@code count} blobs whose indices {@code indices} holds. */
+  private List<String> blobsAt(int count, IntPointer indices) {
     List<String> all = blobNames();
     List<String> out = new ArrayList<>();
-    for (int i = 0; i < net().num_outputs(); i++) {
-      out.add(all.get(net().output_blob_indices().get(i)));
+    for (int i = 0; i < count; i++) {
+      out.add(all.get(indices.get(i)));
     }
     return out;
   }
