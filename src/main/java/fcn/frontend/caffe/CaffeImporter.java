@@ -47,7 +47,7 @@ public final class CaffeImporter {
     }
     if (caffemodel == null && o.randomWeightsSeed() == null) {
       throw new FcnException(prototxt + ": no caffemodel given; pass the trained weights, or"
-          + " a random-weights seed to convert with random weights");
+          + " --random-weights SEED to convert with seeded random weights");
     }
     String source;
     NetParameter def = null;

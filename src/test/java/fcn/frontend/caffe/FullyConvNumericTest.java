@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * --fully-conv (ClassifierHeadPass) against real Caffe: VGG16 (the published V1 definition, widths / 16) with
  * Caffe-made weights must give Caffe's class scores at 224 x 224 after the rewrite, and at
- * 256 x 320 it must equal Caffe running FCN's net surgery (fc6/fc7/fc8 as 7x7/1x1/1x1
+ * 320 x 416 it must equal Caffe running FCN's net surgery (fc6/fc7/fc8 as 7x7/1x1/1x1
  * convolutions holding the same bytes).
  */
 class FullyConvNumericTest {
@@ -104,11 +104,11 @@ class FullyConvNumericTest {
     Path sModel = CaffeTestNets.writeBinary(mb.build(), tmp.resolve("vgg-fcn.caffemodel"));
     CaffeImporter.importNet(sProto, sModel, CaffeImportOptions.defaults());
     TestOnnx.makeSpatialDynamic(g);
-    Array big = Array.gaussian(6, 1f, 1, 3, 256, 320);
+    Array big = Array.gaussian(6, 1f, 1, 3, 320, 416);
     try (CaffeRef caffe = new CaffeRef(sProto, sModel)) {
       Array ref = caffe.forward(Map.of("data", big), List.of("prob")).get("prob");
       Array got = TestOnnx.run(g, Map.of("data", big)).get("prob");
-      assertArrayEquals(new long[] {1, 1000, 2, 4}, ref.shape());
+      assertArrayEquals(new long[] {1, 1000, 4, 7}, ref.shape());
       double err = got.maxAbsDiff(ref);
       assertTrue(err <= 1e-4 * ref.maxAbs(), "max|err| " + err + " ort " + got.shapeString());
     }
