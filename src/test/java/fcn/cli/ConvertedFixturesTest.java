@@ -1,0 +1,36 @@
+package fcn.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fcn.core.ExitCode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The committed fixtures/caffe/N/model.onnx files (tools/convert-fixtures.sh) are exactly what
+ * fcn convert writes today, and they pass fcn validate against the outputs real Caffe made.
+ */
+class ConvertedFixturesTest {
+  @TempDir Path tmp;
+
+  @ParameterizedTest
+  @ValueSource(strings = {"vgg16", "fcn32s", "fcn16s", "fcn8s"})
+  void committedOnnxIsCurrentAndValidates(String name) throws Exception {
+    Path dir = Path.of("fixtures/caffe", name);
+    Path fresh = tmp.resolve(name + ".onnx");
+    CliRun c = CliRun.fcn("convert", dir.resolve("deploy.prototxt").toString(),
+        dir.resolve("weights.caffemodel").toString(), "-o", fresh.toString());
+    assertEquals(ExitCode.OK, c.code(), c.all());
+    assertArrayEquals(Files.readAllBytes(dir.resolve("model.onnx")), Files.readAllBytes(fresh),
+        "fixtures/caffe/" + name + "/model.onnx is stale: run tools/convert-fixtures.sh");
+    CliRun v = CliRun.fcn("validate", dir.resolve("model.onnx").toString(), "--fixtures",
+        dir.toString(), "--atol-scale", "1e-4", "--device", "cpu");
+    assertEquals(ExitCode.OK, v.code(), v.all());
+    assertTrue(v.out().contains("PASS"), v.out());
+  }
+}
