@@ -62,14 +62,21 @@ import java.util.concurrent.Semaphore;
  * <p>Stateless; every call owns and closes its session.
  */
 public final class Bench {
-  /** The embedded default: benchmarked when no model is named. */
-  public static final Path DEFAULT_DIR = Path.of("fixtures", "default");
+  /**
+   * The embedded default, benchmarked when no model is named: the small FCN-8s Caffe fixture
+   * converted by fcn (random Caffe-made weights, so timing only). A trained default will come
+   * with a dataset folder beside it, which is then scored too.
+   */
+  public static final Path DEFAULT_DIR = Path.of("fixtures", "caffe", "fcn8s");
 
-  /** The default model, {@code fixtures/default/model.onnx}. */
+  /** The default model, {@code DEFAULT_DIR/model.onnx}. */
   public static final Path DEFAULT_MODEL = DEFAULT_DIR.resolve("model.onnx");
 
-  /** The default model's dataset, {@code fixtures/default/dataset}. */
+  /** The default model's dataset, {@code DEFAULT_DIR/dataset}; used when present. */
   public static final Path DEFAULT_DATASET = DEFAULT_DIR.resolve("dataset");
+
+  /** Input size for a default without a dataset: the FCN paper's 500x500 timing size. */
+  public static final long[] DEFAULT_INPUT = {1, 3, 500, 500};
 
   private Bench() {}
 

@@ -124,12 +124,17 @@ public final class BenchCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     Path modelPath = model;
     Path datasetPath = dataset;
+    boolean defaultTimingOnly = false;
     if (modelPath == null) {
       Path dir = Bench.locateDefault(Bench.defaultSearchRoots());
       modelPath = dir.resolve(Bench.DEFAULT_MODEL.getFileName());
-      if (datasetPath == null) {
-        datasetPath = dir.resolve(Bench.DEFAULT_DATASET.getFileName());
+      Path ds = dir.resolve(Bench.DEFAULT_DATASET.getFileName());
+      if (datasetPath == null && java.nio.file.Files.isDirectory(ds)) {
+        datasetPath = ds;
       }
+      defaultTimingOnly = datasetPath == null;
+      out.println("default model: " + modelPath + (defaultTimingOnly
+          ? " (small FCN-8s, random Caffe-made weights: timing only, no dataset)" : ""));
     }
     Bench.Options o = new Bench.Options(modelPath)
         .device(runtime.device())
@@ -149,6 +154,9 @@ public final class BenchCommand implements Callable<Integer> {
       if (amount.duration != null) {
         o.duration(Timing.parseDuration(amount.duration));
       }
+    }
+    if (defaultTimingOnly && (inputShapes == null || inputShapes.isEmpty())) {
+      o.inputShape(null, Bench.DEFAULT_INPUT.clone());
     }
     for (String s : inputShapes == null ? List.<String>of() : inputShapes) {
       int eq = s.indexOf('=');

@@ -101,21 +101,17 @@ class BenchCommandTest {
   /** No MODEL: the embedded default, or one clear line naming where it was looked for. */
   @Test
   void noModelUsesTheEmbeddedDefault() {
-    boolean present;
-    try {
-      Bench.locateDefault(Bench.defaultSearchRoots());
-      present = true;
-    } catch (FcnException e) {
-      present = false;
-    }
-    Run r = fcn("bench", "--device", "cpu", "--warmup", "0");
-    if (present) {
-      assertEquals(ExitCode.OK, r.code(), r.err());
-      assertTrue(r.out().contains("mean IU"), r.out());
-    } else {
-      assertEquals(ExitCode.BAD_INPUT, r.code());
-      assertTrue(r.err().contains(Bench.DEFAULT_MODEL.toString()) && r.err().contains("pass MODEL.onnx"), r.err());
-    }
+    Run r = fcn("bench", "--device", "cpu", "--warmup", "0", "--iterations", "2");
+    assertEquals(ExitCode.OK, r.code(), r.err());
+    assertTrue(r.out().contains("default model: ") && r.out().contains(Bench.DEFAULT_MODEL.toString()), r.out());
+    assertTrue(r.out().contains("1x3x500x500") && r.out().contains("latency"), r.out());
+  }
+
+  @Test
+  void aMissingDefaultIsNamed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path empty) {
+    FcnException e = assertThrows(FcnException.class, () -> Bench.locateDefault(java.util.List.of(empty)));
+    assertTrue(e.getMessage().contains(Bench.DEFAULT_MODEL.toString()) && e.getMessage().contains("pass MODEL.onnx"),
+        e.getMessage());
   }
 
   @Test
