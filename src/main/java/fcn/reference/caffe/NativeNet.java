@@ -37,11 +37,13 @@ import org.bytedeco.javacpp.FloatPointer;
  */
 final class NativeNet implements AutoCloseable {
   private final String source;
+  private final boolean owned;
   private FloatNet net;
 
   private NativeNet(FloatNet borrowed, String source) {
     this.net = borrowed;
     this.source = source;
+    this.owned = false;
   }
 
   /** A view of a net someone else owns (a solver's train net); never close it. */
@@ -51,6 +53,7 @@ final class NativeNet implements AutoCloseable {
 
   NativeNet(CaffeProto.NetParameter def, Path weights, long seed, String source) {
     this.source = source;
+    this.owned = true;
     Caffe.set_mode(Caffe.CPU);
     // Seeds the fillers (thread-local in Caffe) so that nets with weight_filler are reproducible.
     Caffe.set_random_seed((int) seed);
@@ -63,10 +66,15 @@ final class NativeNet implements AutoCloseable {
       checkLayerTypes(param, source);
       net = new FloatNet(param);
     }
-    if (weights != null) {
-      copyWeights(weights);
-    } else {
-      randomWeights(seed);
+    try {
+      if (weights != null) {
+        copyWeights(weights);
+      } else {
+        randomWeights(seed);
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
     }
   }
 
@@ -370,9 +378,9 @@ final class NativeNet implements AutoCloseable {
 
   @Override
   public void close() {
-    if (net != null) {
+    if (net != null && owned) {
       net.close();
-      net = null;
     }
+    net = null;
   }
 }
