@@ -47,16 +47,18 @@ public final class NetBuilder {
   private final int minWidth;
   private final int classes;       // 0 = the net's published class count
   private final long[] input;      // null = the net's published input shape
+  private final int[] widths;      // null = published widths / divisor; else conv1..conv5, fc6/fc7
 
   public NetBuilder() {
-    this(1, 1, 0, null);
+    this(1, 1, 0, null, null);
   }
 
-  private NetBuilder(int widthDivisor, int minWidth, int classes, long[] input) {
+  private NetBuilder(int widthDivisor, int minWidth, int classes, long[] input, int[] widths) {
     this.widthDivisor = widthDivisor;
     this.minWidth = minWidth;
     this.classes = classes;
     this.input = input;
+    this.widths = widths;
   }
 
   /** Divides every backbone width (conv1_1..fc7) by {@code d}; class layers keep the class count. */
@@ -64,7 +66,7 @@ public final class NetBuilder {
     if (d < 1) {
       throw new IllegalArgumentException("width divisor must be >= 1, got " + d);
     }
-    return new NetBuilder(d, minWidth, classes, input);
+    return new NetBuilder(d, minWidth, classes, input, widths);
   }
 
   /** The smallest width a divided layer may get. */
@@ -72,7 +74,7 @@ public final class NetBuilder {
     if (m < 1) {
       throw new IllegalArgumentException("min width must be >= 1, got " + m);
     }
-    return new NetBuilder(widthDivisor, m, classes, input);
+    return new NetBuilder(widthDivisor, m, classes, input, widths);
   }
 
   /** Number of classes (score layers / fc8). Default: 21 for FCN, 1000 for VGG16. */
@@ -80,7 +82,7 @@ public final class NetBuilder {
     if (n < 1) {
       throw new IllegalArgumentException("class count must be >= 1, got " + n);
     }
-    return new NetBuilder(widthDivisor, minWidth, n, input);
+    return new NetBuilder(widthDivisor, minWidth, n, input, widths);
   }
 
   /** Input batch and spatial size (3 channels). Default: 1x3x500x500 (FCN), 10x3x224x224 (VGG). */
@@ -88,12 +90,32 @@ public final class NetBuilder {
     if (batch < 1 || height < 1 || width < 1) {
       throw new IllegalArgumentException("input must be positive, got " + batch + "x3x" + height + "x" + width);
     }
-    return new NetBuilder(widthDivisor, minWidth, classes, new long[] {batch, 3, height, width});
+    return new NetBuilder(widthDivisor, minWidth, classes, new long[] {batch, 3, height, width}, widths);
+  }
+
+  /**
+   * Explicit widths for the conv1..conv5 blocks and fc6/fc7, overriding the divisor: lets a
+   * small net spend its channels where they are cheap (deep blocks run at 1/64..1/1024 of the
+   * padded input's pixels, conv1 at all of them).
+   */
+  public NetBuilder widths(int conv1, int conv2, int conv3, int conv4, int conv5, int fc) {
+    int[] w = {conv1, conv2, conv3, conv4, conv5, fc};
+    for (int v : w) {
+      if (v < 1) {
+        throw new IllegalArgumentException("widths must be >= 1, got " + Arrays.toString(w));
+      }
+    }
+    return new NetBuilder(widthDivisor, minWidth, classes, input, w);
   }
 
   /** A published width after division: max(minWidth, w / divisor), never more than w. */
   public int width(int published) {
     return Math.min(published, Math.max(minWidth, published / widthDivisor));
+  }
+
+  /** Width of block {@code b} (0..4 = conv1..conv5, 5 = fc6/fc7) whose published width is {@code published}. */
+  private int width(int b, int published) {
+    return widths != null ? widths[b] : width(published);
   }
 
   // ---------------------------------------------------------------- VGG16 classifier
@@ -110,7 +132,7 @@ public final class NetBuilder {
         String name = "conv" + (b + 1) + "_" + (i + 1);
         net.addLayer(layer(name, "Convolution", top, name)
             .setConvolutionParam(ConvolutionParameter.newBuilder()
-                .setNumOutput(width(blocks[b][i])).addPad(1).addKernelSize(3)));
+                .setNumOutput(width(b, blocks[b][i])).addPad(1).addKernelSize(3)));
         net.addLayer(relu("relu" + (b + 1) + "_" + (i + 1), name));
         top = name;
       }
@@ -118,10 +140,10 @@ public final class NetBuilder {
       net.addLayer(maxPool(pool, top));
       top = pool;
     }
-    net.addLayer(innerProduct("fc6", top, width(4096)));
+    net.addLayer(innerProduct("fc6", top, width(5, 4096)));
     net.addLayer(relu("relu6", "fc6"));
     net.addLayer(dropout("drop6", "fc6"));
-    net.addLayer(innerProduct("fc7", "fc6", width(4096)));
+    net.addLayer(innerProduct("fc7", "fc6", width(5, 4096)));
     net.addLayer(relu("relu7", "fc7"));
     net.addLayer(dropout("drop7", "fc7"));
     net.addLayer(innerProduct("fc8", "fc7", classes > 0 ? classes : VGG_CLASSES));
@@ -149,18 +171,18 @@ public final class NetBuilder {
         String name = "conv" + (b + 1) + "_" + (i + 1);
         // pad 100 on the first conv: lets any input size reach fc6's 7x7 window (FCN paper, 3.3)
         int pad = b == 0 && i == 0 ? 100 : 1;
-        net.addLayer(convRelu(net, name, top, width(blocks[b][i]), 3, pad, "relu" + (b + 1) + "_" + (i + 1)));
+        net.addLayer(convRelu(net, name, top, width(b, blocks[b][i]), 3, pad, "relu" + (b + 1) + "_" + (i + 1)));
         top = name;
       }
       String pool = "pool" + (b + 1);
       net.addLayer(maxPool(pool, top));
       top = pool;
     }
-    net.addLayer(convRelu(net, "fc6", "pool5", width(4096), 7, 0, "relu6"));
+    net.addLayer(convRelu(net, "fc6", "pool5", width(5, 4096), 7, 0, "relu6"));
     if (mode == Mode.TRAIN) {
       net.addLayer(dropout("drop6", "fc6"));
     }
-    net.addLayer(convRelu(net, "fc7", "fc6", width(4096), 1, 0, "relu7"));
+    net.addLayer(convRelu(net, "fc7", "fc6", width(5, 4096), 1, 0, "relu7"));
     if (mode == Mode.TRAIN) {
       net.addLayer(dropout("drop7", "fc7"));
     }

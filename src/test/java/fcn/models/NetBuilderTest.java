@@ -88,6 +88,24 @@ class NetBuilderTest {
   }
 
   @Test
+  void explicitWidthsPerBlock() {
+    NetParameter n = new NetBuilder().widths(8, 16, 32, 64, 64, 256).classes(6).fcn(Fcn.FCN8S, Mode.DEPLOY);
+    java.util.Map<String, Integer> got = new java.util.HashMap<>();
+    n.getLayerList().stream().filter(LayerParameter::hasConvolutionParam)
+        .forEach(l -> got.put(l.getName(), l.getConvolutionParam().getNumOutput()));
+    assertEquals(8, got.get("conv1_2"));
+    assertEquals(16, got.get("conv2_1"));
+    assertEquals(32, got.get("conv3_3"));
+    assertEquals(64, got.get("conv4_1"));
+    assertEquals(64, got.get("conv5_3"));
+    assertEquals(256, got.get("fc6"));
+    assertEquals(256, got.get("fc7"));
+    assertEquals(6, got.get("score_pool3"));
+    assertEquals(256, new NetBuilder().widths(8, 16, 32, 64, 64, 256).vgg16().getLayerList().stream()
+        .filter(l -> l.getName().equals("fc7")).findFirst().orElseThrow().getInnerProductParam().getNumOutput());
+  }
+
+  @Test
   void textIsDeterministicAndParsesBack() {
     NetParameter a = new NetBuilder().widthDivisor(8).fcn(Fcn.FCN16S, Mode.TRAIN);
     String text = Prototxt.toText(a);

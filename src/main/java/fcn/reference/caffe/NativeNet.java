@@ -38,11 +38,13 @@ import org.bytedeco.javacpp.IntPointer;
  */
 final class NativeNet implements AutoCloseable {
   private final String source;
+  private final boolean owned;
   private FloatNet net;
 
   private NativeNet(FloatNet borrowed, String source) {
     this.net = borrowed;
     this.source = source;
+    this.owned = false;
   }
 
   /** A view of a net someone else owns (a solver's train net); never close it. */
@@ -52,6 +54,7 @@ final class NativeNet implements AutoCloseable {
 
   NativeNet(CaffeProto.NetParameter def, Path weights, long seed, String source) {
     this.source = source;
+    this.owned = true;
     Caffe.set_mode(Caffe.CPU);
     // Seeds the fillers (thread-local in Caffe) so that nets with weight_filler are reproducible.
     Caffe.set_random_seed((int) seed);
@@ -64,10 +67,15 @@ final class NativeNet implements AutoCloseable {
       checkLayerTypes(param, source);
       net = new FloatNet(param);
     }
-    if (weights != null) {
-      copyWeights(weights);
-    } else {
-      randomWeights(seed);
+    try {
+      if (weights != null) {
+        copyWeights(weights);
+      } else {
+        randomWeights(seed);
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
     }
   }
 
@@ -385,9 +393,9 @@ final class NativeNet implements AutoCloseable {
 
   @Override
   public void close() {
-    if (net != null) {
+    if (net != null && owned) {
       net.close();
-      net = null;
     }
+    net = null;
   }
 }
