@@ -63,11 +63,11 @@ import java.util.concurrent.Semaphore;
  */
 public final class Bench {
   /**
-   * The embedded default, benchmarked when no model is named: the small FCN-8s Caffe fixture
-   * converted by fcn (random Caffe-made weights, so timing only). A trained default will come
-   * with a dataset folder beside it, which is then scored too.
+   * The embedded default, benchmarked when no model is named: a small FCN-8s trained with real
+   * Caffe's solver on a synthetic dataset and converted by fcn (tools/make-default.sh), with that
+   * dataset's val split beside it, which is timed and scored.
    */
-  public static final Path DEFAULT_DIR = Path.of("fixtures", "caffe", "fcn8s");
+  public static final Path DEFAULT_DIR = Path.of("fixtures", "default");
 
   /** The default model, {@code DEFAULT_DIR/model.onnx}. */
   public static final Path DEFAULT_MODEL = DEFAULT_DIR.resolve("model.onnx");

@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
           + "over the timed runs, the execution provider used, FLOPs and achieved GFLOP/s.",
       "With --dataset, every image runs once at its own size and the predictions (argmax over the "
           + "class channel) are scored as FCN's score.py does; pure inference and end-to-end times are both shown.",
-      "Without MODEL, benchmarks the embedded default model (fixtures/default/model.onnx) on its dataset."
+      "Without MODEL, benchmarks the embedded default model (fixtures/default/model.onnx) on its dataset; "
+          + "with --input-shape, --iterations or --duration it times the default on random inputs instead."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "2:bad usage or input", "70:internal error"})
@@ -127,14 +128,20 @@ public final class BenchCommand implements Callable<Integer> {
     boolean defaultTimingOnly = false;
     if (modelPath == null) {
       Path dir = Bench.locateDefault(Bench.defaultSearchRoots());
+      Path cwd = Path.of("").toAbsolutePath();
+      if (dir.startsWith(cwd)) {
+        dir = cwd.relativize(dir); // reports made in the project then name no machine's folders
+      }
       modelPath = dir.resolve(Bench.DEFAULT_MODEL.getFileName());
       Path ds = dir.resolve(Bench.DEFAULT_DATASET.getFileName());
-      if (datasetPath == null && java.nio.file.Files.isDirectory(ds)) {
+      // Asking for a shape or a number of runs means timing; the dataset would refuse both.
+      boolean timing = (inputShapes != null && !inputShapes.isEmpty()) || amount != null;
+      if (datasetPath == null && !timing && java.nio.file.Files.isDirectory(ds)) {
         datasetPath = ds;
       }
       defaultTimingOnly = datasetPath == null;
-      out.println("default model: " + modelPath + (defaultTimingOnly
-          ? " (small FCN-8s, random Caffe-made weights: timing only, no dataset)" : ""));
+      out.println("default model: " + modelPath + (datasetPath == null
+          ? " (timing on random inputs)" : " on " + datasetPath));
     }
     Bench.Options o = new Bench.Options(modelPath)
         .device(runtime.device())

@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Writes a file all-or-nothing: bytes go to a temp file beside the target, which is renamed
@@ -26,8 +28,22 @@ public final class AtomicFile implements AutoCloseable {
       if (dir != null) {
         Files.createDirectories(dir);
       }
-      this.temp = Files.createTempFile(dir, "." + this.target.getFileName() + ".", ".tmp");
-      this.out = new java.io.BufferedOutputStream(Files.newOutputStream(temp), 1 << 16);
+      // Not Files.createTempFile: it makes the file 0600, and the rename would hand the user an
+      // output nobody else can read. A plain create-new open gets the umask's usual mode.
+      Path t;
+      OutputStream o;
+      while (true) {
+        t = dir.resolve("." + this.target.getFileName() + "."
+            + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+        try {
+          o = Files.newOutputStream(t, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+          break;
+        } catch (FileAlreadyExistsException e) {
+          // Another writer's temp file: pick another name.
+        }
+      }
+      this.temp = t;
+      this.out = new java.io.BufferedOutputStream(o, 1 << 16);
     } catch (IOException e) {
       throw new FcnException("cannot write " + target + ": " + e.getMessage(), e);
     }

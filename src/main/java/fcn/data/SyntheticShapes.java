@@ -25,14 +25,17 @@ import java.util.stream.Stream;
  *       smoothstep-interpolated); with probability 0.3 a low-contrast (25%) stripe or checker
  *       texture on top; 2..6 random straight lines (1..2 px wide, random colours).
  *   <li><b>Distractors</b> (label background): 0..{@code maxDistractors} irregular blobs, radius
- *       0.10..0.25 S with 3..6 strong lobes, filled with a random one of the class textures. They
- *       make texture alone insufficient: the net must also check the outline.
+ *       0.10..0.25 S with 3..6 strong lobes, filled with a random one of the class texture families in
+ *       random colours. They make texture alone insufficient: the net must check the
+ *       conjunction of texture and hue (and a random colour can fall into a class's band).
  *   <li><b>Objects</b>: {@code minObjects..maxObjects} shapes of uniform random class, size (radius
  *       or half-extent) 0.12..0.38 S, centre within the inner 80% of the image, random rotation,
  *       drawn in order so later ones occlude earlier ones (the label keeps the visible one). A
  *       ring's hole (inner radius 0.45..0.70) and everything outside a shape stays background.
- *       Each class has its own texture family with random colours (luminance contrast at least
- *       70/255), random orientation and scale: disc = stripes (period 3.5..6 px), square = checker
+ *       Each class has its own texture family and its own hue: one texture colour comes from the
+ *       class's hue band (hue (class - 1) x 72 degrees +- 12, saturation 0.65..1, value
+ *       0.55..1), the other is random with a luminance contrast of at least 70/255; orientation
+ *       and scale are random: disc = stripes (period 3.5..6 px), square = checker
  *       (cell 3..5 px), triangle = dots (lattice 4..6.5 px), ring = per-pixel noise (1..2 px
  *       grain), cross = linear gradient across the shape.
  *   <li>Gaussian-like pixel noise (sum of three uniforms, sigma about 4), then JPEG at
@@ -243,7 +246,7 @@ public final class SyntheticShapes {
       double sin = StrictMath.sin(th);
       double inner = rnd.range(0.45, 0.70);
       double arm = rnd.range(0.25, 0.35);
-      Texture t = Texture.random(rnd, cls - 1, r);
+      Texture t = Texture.random(rnd, cls - 1, r, rnd.classColor(cls));
       forBox(w, h, cx, cy, 1.3 * r, (x, y, dx, dy) -> {
         double u = (dx * cos + dy * sin) / r;
         double v = (-dx * sin + dy * cos) / r;
@@ -419,7 +422,10 @@ public final class SyntheticShapes {
     }
 
     static Texture random(Rng rnd, int kind, double extent) {
-      double[] c1 = rnd.color();
+      return random(rnd, kind, extent, rnd.color());
+    }
+
+    static Texture random(Rng rnd, int kind, double extent, double[] c1) {
       double[] c2 = rnd.contrasting(c1);
       double angle = rnd.range(0, Math.PI);
       double period = switch (kind) {
@@ -494,6 +500,29 @@ public final class SyntheticShapes {
 
     double[] color() {
       return new double[] {nextInt(256), nextInt(256), nextInt(256)};
+    }
+
+    /**
+     * A saturated colour from class {@code cls}'s hue band: hue (cls - 1) x 72 degrees +- 12,
+     * saturation 0.65..1, value 0.55..1 (HSV, computed with exact arithmetic).
+     */
+    double[] classColor(int cls) {
+      double hue = ((cls - 1) * 72 + range(-12, 12) + 360) % 360 / 60;
+      double sat = range(0.65, 1);
+      double val = range(0.55, 1) * 255;
+      int sector = (int) hue;
+      double f = hue - sector;
+      double p = val * (1 - sat);
+      double q = val * (1 - sat * f);
+      double t = val * (1 - sat * (1 - f));
+      return switch (sector) {
+        case 0 -> new double[] {val, t, p};
+        case 1 -> new double[] {q, val, p};
+        case 2 -> new double[] {p, val, t};
+        case 3 -> new double[] {p, q, val};
+        case 4 -> new double[] {t, p, val};
+        default -> new double[] {val, p, q};
+      };
     }
 
     double[] contrasting(double[] c) {

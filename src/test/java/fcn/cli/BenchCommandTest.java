@@ -101,10 +101,22 @@ class BenchCommandTest {
   /** No MODEL: the embedded default, or one clear line naming where it was looked for. */
   @Test
   void noModelUsesTheEmbeddedDefault() {
-    Run r = fcn("bench", "--device", "cpu", "--warmup", "0", "--iterations", "2");
+    Run r = fcn("bench", "--device", "cpu", "--warmup", "0");
     assertEquals(ExitCode.OK, r.code(), r.err());
     assertTrue(r.out().contains("default model: ") && r.out().contains(Bench.DEFAULT_MODEL.toString()), r.out());
-    assertTrue(r.out().contains("1x3x500x500") && r.out().contains("latency"), r.out());
+    assertTrue(r.out().contains(Bench.DEFAULT_DATASET.toString()) && r.out().contains("mean IU"), r.out());
+    for (String cls : fcn.data.SyntheticShapes.CLASSES) {
+      assertTrue(r.out().contains(cls), cls + " missing from the per-class table:\n" + r.out());
+    }
+  }
+
+  @Test
+  void noModelWithIterationsTimesTheDefaultOnRandomInputs() {
+    Run r = fcn("bench", "--device", "cpu", "--warmup", "0", "--iterations", "2", "--input-shape", "1,3,500,500");
+    assertEquals(ExitCode.OK, r.code(), r.err());
+    assertTrue(r.out().contains("default model: ") && r.out().contains("random inputs"), r.out());
+    assertTrue(r.out().contains("1x3x500x500") && r.out().contains("latency") && !r.out().contains("mean IU"),
+        r.out());
   }
 
   @Test

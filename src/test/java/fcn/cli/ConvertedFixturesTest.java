@@ -12,22 +12,23 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The committed fixtures/caffe/N/model.onnx files (tools/convert-fixtures.sh) are exactly what
- * fcn convert writes today, and they pass fcn validate against the outputs real Caffe made.
+ * The committed fixtures/caffe/N/model.onnx files (tools/convert-fixtures.sh) and the embedded
+ * default fixtures/default/model.onnx (tools/make-default.sh) are exactly what fcn convert writes
+ * today, and they pass fcn validate against the outputs real Caffe made.
  */
 class ConvertedFixturesTest {
   @TempDir Path tmp;
 
   @ParameterizedTest
-  @ValueSource(strings = {"vgg16", "fcn32s", "fcn16s", "fcn8s"})
+  @ValueSource(strings = {"caffe/vgg16", "caffe/fcn32s", "caffe/fcn16s", "caffe/fcn8s", "default"})
   void committedOnnxIsCurrentAndValidates(String name) throws Exception {
-    Path dir = Path.of("fixtures/caffe", name);
-    Path fresh = tmp.resolve(name + ".onnx");
+    Path dir = Path.of("fixtures", name);
+    Path fresh = tmp.resolve(name.replace('/', '-') + ".onnx");
     CliRun c = CliRun.fcn("convert", dir.resolve("deploy.prototxt").toString(),
         dir.resolve("weights.caffemodel").toString(), "-o", fresh.toString());
     assertEquals(ExitCode.OK, c.code(), c.all());
     assertArrayEquals(Files.readAllBytes(dir.resolve("model.onnx")), Files.readAllBytes(fresh),
-        "fixtures/caffe/" + name + "/model.onnx is stale: run tools/convert-fixtures.sh");
+        "fixtures/" + name + "/model.onnx is stale: run tools/convert-fixtures.sh");
     CliRun v = CliRun.fcn("validate", dir.resolve("model.onnx").toString(), "--fixtures",
         dir.toString(), "--atol-scale", "1e-4", "--device", "cpu");
     assertEquals(ExitCode.OK, v.code(), v.all());
