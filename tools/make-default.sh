@@ -7,7 +7,7 @@
 #   test_data_set_0/                      real Caffe's score for val image 0 (./fcn fixtures)
 #   dataset/                              the synthetic val split the figures are measured on
 #   TRAINING.md                           the recipe and both nets' val figures
-# Usage: tools/make-default.sh        (about 50 minutes on 2 cores; both nets train in parallel)
+# Usage: tools/make-default.sh        (about an hour on 2 cores; both nets train in parallel)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 work=target/train-default
