@@ -18,6 +18,10 @@ Everything is made from the seeds below, with random weights (nothing is downloa
 --full also writes torchvision's full-width fcn_resnet50 / deeplabv3_resnet50 (random weights,
 about 130 MB each: never commit them) with sets at 520x520 and 360x480.
 
+--only-work-tmp writes nothing under --out (the committed files): PyTorch's outputs depend on the
+CPU's kernels and thread count, so CI (.ci/run) must not rewrite committed fixtures with another
+machine's bytes; the tests compare them with a tolerance, never bytes.
+
 test_data_set_N/ holds input_K.pb / output_K.pb TensorProtos (onnx.numpy_helper), the ONNX
 model-zoo layout. BatchNorm statistics are randomised so that folding them is not a no-op.
 """
@@ -207,12 +211,15 @@ def main():
     p.add_argument("--big-out", default="work-tmp/torch",
                    help="gitignored: narrow seg nets at 520x520 / 360x480 (and --full models)")
     p.add_argument("--full", action="store_true", help="also full-width torchvision models (~130 MB each)")
+    p.add_argument("--only-work-tmp", action="store_true",
+                   help="write only under --big-out, never the committed --out (what CI runs)")
     a = p.parse_args()
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    make_filters(a.out)
-    make_vgg(a.out)
-    make_seg(a.out, "fcn_resnet50n", fcn_narrow, SEEDS["fcn_resnet50n"], 12, (128, 128), (96, 120), 3)
-    make_seg(a.out, "deeplabv3n", deeplab_narrow, SEEDS["deeplabv3n"], 11, (128, 128), (96, 120), 3)
+    if not a.only_work_tmp:
+        make_filters(a.out)
+        make_vgg(a.out)
+        make_seg(a.out, "fcn_resnet50n", fcn_narrow, SEEDS["fcn_resnet50n"], 12, (128, 128), (96, 120), 3)
+        make_seg(a.out, "deeplabv3n", deeplab_narrow, SEEDS["deeplabv3n"], 11, (128, 128), (96, 120), 3)
     make_seg(a.big_out, "fcn_resnet50n", fcn_narrow, SEEDS["fcn_resnet50n"], 12, (520, 520), (360, 480), 3)
     make_seg(a.big_out, "deeplabv3n", deeplab_narrow, SEEDS["deeplabv3n"], 11, (520, 520), (360, 480), 3)
     if a.full:
@@ -223,7 +230,7 @@ def main():
         make_seg(a.big_out, "deeplabv3_resnet50", lambda c: deeplabv3_resnet50(
             weights=None, weights_backbone=None, num_classes=c, aux_loss=True),
             SEEDS["deeplabv3_resnet50"], 11, (520, 520), (360, 480), 21)
-    for root in (a.out, a.big_out):
+    for root in (a.big_out,) if a.only_work_tmp else (a.out, a.big_out):
         with open(os.path.join(root, "manifest.json"), "w") as f:
             json.dump({"tool": "tools/make-torch-fixtures.py", "torch": torch.__version__,
                        "torchvision": torchvision.__version__, "seeds": SEEDS}, f, indent=1, sort_keys=True)

@@ -3,6 +3,7 @@
 # Uses Debian's PyTorch 1.13 / torchvision 0.14 with the system interpreter; no network beyond apt.
 #   tools/make-torch-fixtures.sh           small fixtures (committed) + 520x520/360x480 sets in work-tmp/
 #   tools/make-torch-fixtures.sh --full    also full-width fcn_resnet50 / deeplabv3_resnet50 in work-tmp/
+#   tools/make-torch-fixtures.sh --full --only-work-tmp   only work-tmp/, committed files untouched (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3

@@ -18,8 +18,9 @@ import java.util.Locale;
  * mismatches, writes --report/--json, and returns the exit code.
  */
 final class CaffeCheck {
-  /** The tolerance rule of both commands, for their --help. */
-  static final String RULE = "an output passes when max|err| <= 1e-4 x max|Caffe output| (per set: atol = 1e-4 x max|ref|, rtol 0)";
+  /** The tolerance rule of both commands, for their --help (a picocli format string: %% is one %). */
+  static final String RULE = "an output passes when max|err| <= 1e-4 x max|Caffe output| (per set) and, for score maps, "
+      + "at least " + fcn.validate.Tolerances.DEFAULT_MIN_LABEL_AGREEMENT + "%% of pixels have Caffe's argmax label";
 
   private CaffeCheck() {}
 

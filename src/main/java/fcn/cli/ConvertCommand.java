@@ -118,7 +118,8 @@ public final class ConvertCommand implements Callable<Integer> {
     Map<String, long[]> shapes = InputShapes.parse(inputShapes, null);
     ConvertRequest req = new ConvertRequest(sources, output, opset,
         outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic, inputPad);
-    Tolerances tol = verify ? Tolerances.relative(verifyTolerance) : null;
+    // The default rule of validate, with the scale --verify-tolerance gives.
+    Tolerances tol = verify ? Tolerances.defaults().withAtolScale(verifyTolerance) : null;
     Converter.Result r = Converter.convert(req);
     PrintWriter out = spec.commandLine().getOut();
     print(r, out);

@@ -30,15 +30,20 @@ import picocli.CommandLine.Spec;
       "With --against-caffe NET.prototxt WEIGHTS.caffemodel instead of --fixtures: real Caffe makes the fixtures "
           + "in a temporary folder, at the prototxt's input size and, for fully convolutional nets, also at 187x253 "
           + "(./fcn fetches Caffe the first time).",
-      "An element fails only if |actual-expected| > atol AND > rtol*|expected| (Polygraphy's rule); NaN always fails. "
-          + "--atol-scale F raises an output's atol to F x max|expected|.",
-      "Default tolerances: --atol " + Tolerances.DEFAULT_ATOL + " --rtol " + Tolerances.DEFAULT_RTOL
-          + "; with --against-caffe: --atol 0 --rtol 0 --atol-scale 1e-4, i.e. " + CaffeCheck.RULE + "."
+      "Default rule (no tolerance flags, with --fixtures and --against-caffe alike): " + ValidateCommand.DEFAULT_RULE + ".",
+      "--atol/--rtol switch to Polygraphy's per-element rule: an element fails only if |actual-expected| > atol AND "
+          + "> rtol*|expected| (atol " + Tolerances.DEFAULT_ATOL + ", rtol " + Tolerances.DEFAULT_RTOL + " unless given), "
+          + "with no atol scale and no label minimum unless --atol-scale / --min-label-agreement are given too; "
+          + "--atol-scale F then raises atol to F x max|expected|. NaN always fails. The first line of the output states the rule applied."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:every output matches", "1:an output mismatches", "2:bad usage or input (names, shapes, files)",
         "70:internal error"})
 public final class ValidateCommand implements Callable<Integer> {
+  /** {@link Tolerances#defaults()} in words, for --help (a picocli format string: %% is one %). */
+  static final String DEFAULT_RULE = "an output passes when max|err| <= 1e-4 x max|expected| (per set) and, for NxCxHxW "
+      + "score maps (C >= 2), at least " + Tolerances.DEFAULT_MIN_LABEL_AGREEMENT + "%% of pixels have the expected argmax label";
+
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The model to validate.")
@@ -69,19 +74,23 @@ public final class ValidateCommand implements Callable<Integer> {
   @Mixin RuntimeOptions runtime;
 
   @Option(names = "--atol", paramLabel = "[NAME=]TOL",
-      description = "Absolute tolerance, default " + Tolerances.DEFAULT_ATOL + "; NAME=TOL overrides one output. Repeatable.")
+      description = "Absolute tolerance: switches to Polygraphy's per-element rule (default atol " + Tolerances.DEFAULT_ATOL
+          + "); NAME=TOL overrides one output. Repeatable.")
   List<String> atol;
 
   @Option(names = "--rtol", paramLabel = "[NAME=]TOL",
-      description = "Relative tolerance, default " + Tolerances.DEFAULT_RTOL + "; NAME=TOL overrides one output. Repeatable.")
+      description = "Relative tolerance: switches to Polygraphy's per-element rule (default rtol " + Tolerances.DEFAULT_RTOL
+          + "); NAME=TOL overrides one output. Repeatable.")
   List<String> rtol;
 
   @Option(names = "--atol-scale", paramLabel = "[NAME=]F",
-      description = "Raise atol to F x max|expected| of the output (per set), default 0 (off), 1e-4 with --against-caffe. Repeatable.")
+      description = "Pass when max|err| <= F x max|expected| (per set; default 1e-4); with --atol/--rtol: raise atol to "
+          + "F x max|expected|. Repeatable.")
   List<String> atolScale;
 
   @Option(names = "--min-label-agreement", paramLabel = "[NAME=]PCT",
-      description = "Also require this %% of pixels to have the same argmax over C (NxCxHxW score maps). Repeatable.")
+      description = "Require this %% of pixels to have the same argmax over C (NxCxHxW score maps); default "
+          + Tolerances.DEFAULT_MIN_LABEL_AGREEMENT + ", none with --atol/--rtol; 0 turns it off. Repeatable.")
   List<String> minLabels;
 
   @Mixin OutputOptions output;
@@ -96,7 +105,7 @@ public final class ValidateCommand implements Callable<Integer> {
     if (againstCaffe != null) {
       Path[] caffe = CaffeCheck.pair(againstCaffe, "--against-caffe");
       CaffeBackend.require();
-      Tolerances tol = tolerances(Tolerances.relative(Tolerances.REFERENCE_ATOL_SCALE));
+      Tolerances tol = tolerances();
       try (Session session = runtime.open(model, err)) {
         AgainstReference.Options d = AgainstReference.Options.defaults();
         float[] r = range == null ? new float[] {d.low(), d.high()} : FixturesCommand.range(range);
@@ -109,7 +118,7 @@ public final class ValidateCommand implements Callable<Integer> {
     if (inputShapes != null || sets != null || seed != null || range != null) {
       throw new FcnException("--input-shape, --sets, --seed and --range go with --against-caffe");
     }
-    Tolerances tol = tolerances(Tolerances.defaults());
+    Tolerances tol = tolerances();
     ValidationReport report;
     try (Session session = runtime.open(model, err)) {
       report = new Validator(session, tol).validate(fixtures);
@@ -119,8 +128,12 @@ public final class ValidateCommand implements Callable<Integer> {
     return ValidationVerdict.finish(report, output, err);
   }
 
-  private Tolerances tolerances(Tolerances base) {
-    Tolerances t = base;
+  /**
+   * The default rule unless --atol or --rtol (even for one output) asks for Polygraphy's: then
+   * every output gets its per-element rule, and --atol-scale / --min-label-agreement add to it.
+   */
+  private Tolerances tolerances() {
+    Tolerances t = atol != null || rtol != null ? Tolerances.polygraphy() : Tolerances.defaults();
     for (NamedValues.Entry e : NamedValues.parse("--atol", atol)) {
       t = e.name() == null ? t.withAtol(e.value()) : t.withAtol(e.name(), e.value());
     }

@@ -122,7 +122,7 @@ public final class AgainstReference {
         }
         notes.add(0, "reference: " + caffe.describe() + ", " + prototxt);
         return new Result(new ValidationReport(model.model().toString(),
-            model.describe() + " vs " + caffe.describe(), model.loadMillis(), results), notes);
+            model.describe() + " vs " + caffe.describe(), model.loadMillis(), results, tolerances.describe()), notes);
       } finally {
         FixtureGenerator.deleteTree(tmp);
       }

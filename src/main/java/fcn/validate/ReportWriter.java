@@ -30,7 +30,7 @@ public final class ReportWriter {
 
   private ReportWriter() {}
 
-  /** The terminal table plus a one-line verdict. */
+  /** The rule applied ("rule: ..."), the table, and a one-line verdict. */
   public static String table(ValidationReport report) {
     List<String[]> rows = new ArrayList<>();
     rows.add(new String[] {"set", "output", "shape", "max abs", "mean abs", "max rel", "cosine",
@@ -51,6 +51,7 @@ public final class ReportWriter {
       }
     }
     StringBuilder sb = new StringBuilder();
+    sb.append("rule: ").append(report.rule()).append('\n');
     for (String[] row : rows) {
       for (int i = 0; i < row.length; i++) {
         boolean numeric = i >= 3 && i <= 8;
@@ -148,6 +149,7 @@ public final class ReportWriter {
     sb.append("  \"model\": ").append(quote(report.model())).append(",\n");
     sb.append("  \"runtime\": ").append(quote(report.runtime())).append(",\n");
     sb.append("  \"load_ms\": ").append(jsonValue(report.loadMillis())).append(",\n");
+    sb.append("  \"rule\": ").append(quote(report.rule())).append(",\n");
     sb.append("  \"passed\": ").append(report.passed()).append(",\n");
     sb.append("  \"sets\": [");
     for (int i = 0; i < report.sets().size(); i++) {

@@ -10,8 +10,9 @@ import java.util.List;
  * @param runtime what ran it, e.g. "ONNX Runtime 1.23.2 (CPUExecutionProvider)"
  * @param loadMillis session load time; NaN when unknown
  * @param sets the sets, in fixture order
+ * @param rule the pass rule applied, in words ({@link Tolerances#describe()}), so a reader can judge the verdict
  */
-public record ValidationReport(String model, String runtime, double loadMillis, List<SetResult> sets) {
+public record ValidationReport(String model, String runtime, double loadMillis, List<SetResult> sets, String rule) {
   /** One test_data_set: its comparisons (in fixture output order) and the run's wall time. */
   public record SetResult(String name, double runMillis, List<CompareResult> outputs) {
     public boolean passed() {

@@ -1,6 +1,7 @@
 package fcn.validate;
 
 import fcn.core.FcnException;
+import fcn.ir.DataType;
 import fcn.runtime.FloatTensor;
 import fcn.runtime.ReferenceRunner;
 import fcn.runtime.Session;
@@ -16,9 +17,11 @@ import java.util.Map;
  * point of {@code fcn validate}.
  *
  * <p>Fixture tensors are matched to the model by name; unnamed ones by position. Fixtures that
- * name a tensor the model lacks, omit an input, or have a shape the model cannot take are bad
- * input ({@link FcnException} listing the expected names and shapes), not a mismatch. Does not
- * own the runner.
+ * name a tensor the model lacks, omit an input, have a shape the model cannot take, or hold
+ * another kind of element type than the model's (integers for a float tensor, floats for an
+ * integer one) are bad input ({@link FcnException} listing the expected names, shapes or types),
+ * not a mismatch. Floating types stand for each other (a float64 .npy for a float output is
+ * compared in float), as integer types do. Does not own the runner.
  */
 public final class Validator {
   private final ReferenceRunner runner;
@@ -54,7 +57,7 @@ public final class Validator {
     for (FixtureSet set : sets) {
       results.add(validate(set));
     }
-    return new ValidationReport(model, runner.describe(), loadMillis, results);
+    return new ValidationReport(model, runner.describe(), loadMillis, results, tolerances.describe());
   }
 
   private ValidationReport.SetResult validate(FixtureSet set) {
@@ -92,6 +95,21 @@ public final class Validator {
     return new ValidationReport.SetResult(set.name(), runMillis, results);
   }
 
+  private enum Kind { FLOATING, INTEGER, BOOL, OTHER }
+
+  private static Kind kind(DataType t) {
+    return switch (t) {
+      case FLOAT, FLOAT16, DOUBLE, BFLOAT16 -> Kind.FLOATING;
+      case UINT8, INT8, UINT16, INT16, INT32, INT64, UINT32, UINT64 -> Kind.INTEGER;
+      case BOOL -> Kind.BOOL;
+      default -> Kind.OTHER;
+    };
+  }
+
+  private static String typeName(DataType t) {
+    return t.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
   /** Fixture tensors keyed by model name: by stored name, else by position; shapes checked. */
   private Map<String, LoadedTensor> match(FixtureSet set, List<LoadedTensor> tensors,
       List<TensorSpec> specs, String kind) {
@@ -115,6 +133,11 @@ public final class Validator {
       if (out.containsKey(spec.name())) {
         throw FcnException.of("%s: %s and %s both give %s '%s'",
             set.dir(), out.get(spec.name()).source(), t.source(), kind, spec.name());
+      }
+      if (spec.type() != null && t.storedType() != null && kind(t.storedType()) != kind(spec.type())) {
+        throw FcnException.of("%s: %s '%s' holds %s values but %s expects %s; its %ss are: %s",
+            t.source(), kind, spec.name(), typeName(t.storedType()), model, typeName(spec.type()), kind,
+            Session.describe(specs));
       }
       if (!spec.accepts(t.tensor().shape())) {
         throw FcnException.of("%s: %s '%s' has shape %s but %s expects %s; its %ss are: %s",

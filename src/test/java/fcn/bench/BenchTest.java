@@ -84,9 +84,20 @@ class BenchTest {
   @Test
   void durationRunsUntilTheTimeIsSpent() {
     Path model = TinyModels.random(dir.resolve("m.onnx"), 2, 1);
+    // A duration shorter than any run stops after exactly one run: not the 100 runs of the
+    // default, which is what an ignored --duration would give.
+    Bench.Result once = Bench.run(new Bench.Options(model).device(Device.CPU).warmup(0)
+        .duration(1L).inputShape(null, new long[] {1, 3, 4, 4}), err);
+    assertEquals(1, once.stats().count());
+
+    // The loop stops at the first run that ends past the budget: the runs before it fit in it,
+    // and the loop itself (timed around the whole bench, so an upper bound) lasted at least the budget.
+    long t0 = System.nanoTime();
     Bench.Result r = Bench.run(new Bench.Options(model).device(Device.CPU).warmup(0)
         .duration(Timing.parseDuration("200ms")).inputShape(null, new long[] {1, 3, 4, 4}), err);
+    double wallMs = (System.nanoTime() - t0) / 1e6;
     assertTrue(r.stats().count() >= 1);
+    assertTrue(wallMs >= 200, "ran " + wallMs + " ms for a 200 ms duration");
     assertTrue(r.stats().totalMs() <= 200 + r.stats().maxMs() + 1e-6);
   }
 

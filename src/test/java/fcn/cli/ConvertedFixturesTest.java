@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The committed fixtures/caffe/N/model.onnx files (tools/convert-fixtures.sh) and the embedded
  * default fixtures/default/model.onnx (tools/make-default.sh) are exactly what fcn convert writes
- * today, and they pass fcn validate against the outputs real Caffe made.
+ * today, and they pass fcn validate (its default rule, no tolerance flags) against the outputs
+ * real Caffe made.
  */
 class ConvertedFixturesTest {
   @TempDir Path tmp;
@@ -30,7 +31,7 @@ class ConvertedFixturesTest {
     assertArrayEquals(Files.readAllBytes(dir.resolve("model.onnx")), Files.readAllBytes(fresh),
         "fixtures/" + name + "/model.onnx is stale: run tools/convert-fixtures.sh");
     CliRun v = CliRun.fcn("validate", dir.resolve("model.onnx").toString(), "--fixtures",
-        dir.toString(), "--atol-scale", "1e-4", "--device", "cpu");
+        dir.toString(), "--device", "cpu");
     assertEquals(ExitCode.OK, v.code(), v.all());
     assertTrue(v.out().contains("PASS"), v.out());
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import fcn.proto.OnnxProto.TensorProto;
 import fcn.runtime.FloatTensor;
 import fcn.runtime.Session;
 import fcn.runtime.TinyModels;
@@ -98,6 +99,105 @@ class ValidateCommandTest {
     CliRun loose = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu",
         "--atol", "score=" + (0.02 * max));
     assertEquals(0, loose.code(), loose.all());
+  }
+
+  @Test
+  void defaultRuleIsStatedAndAtolSwitchesToPolygraphy() {
+    CliRun d = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu");
+    assertEquals(0, d.code(), d.all());
+    assertTrue(d.out().startsWith("rule: max|err| <= 0.0001 x max|ref| per output; labels >= 99.9% for score maps"), d.out());
+    CliRun p = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu", "--rtol", "1e-2");
+    assertEquals(0, p.code(), p.all());
+    assertTrue(p.out().startsWith("rule: per element |err| <= atol 1e-05 or <= rtol 0.01 x |ref| (Polygraphy's rule)\n"), p.out());
+    CliRun s = fcn("validate", model.toString(), "--fixtures", fixtures.toString(), "--device", "cpu",
+        "--atol", "1e-3", "--atol-scale", "1e-6", "--min-label-agreement", "score=50");
+    assertEquals(0, s.code(), s.all());
+    assertTrue(s.out().startsWith("rule: per element |err| <= atol max(0.001, 1e-06 x max|ref|) or <= rtol 0.001 x |ref| "
+        + "(Polygraphy's rule); output 'score': "), s.out());
+  }
+
+  /**
+   * No tolerance flags, outputs of any scale (inputs in [-r, r) for r = 1e-3, 1, 1e4 make a
+   * Conv+Relu's outputs follow r): the fixtures pass; one element moved by 1% of max|ref| fails.
+   */
+  @Test
+  void oneElementMovedByOnePercentOfMaxRefFailsAtAnyScale() throws IOException {
+    for (String r : List.of("1e-3", "1", "1e4")) {
+      Path dir = tmp.resolve("range-" + r);
+      CliRun f = fcn("fixtures", model.toString(), "-o", dir.toString(), "--input-shape", "data=1,3,6,7",
+          "--range", "-" + r + "," + r, "--seed", "3", "--device", "cpu");
+      assertEquals(0, f.code(), f.all());
+      CliRun ok = fcn("validate", model.toString(), "--fixtures", dir.toString(), "--device", "cpu");
+      assertEquals(0, ok.code(), r + ": " + ok.all());
+
+      Path out0 = dir.resolve("test_data_set_0/output_0.pb");
+      LoadedTensor t = TensorProtoIO.read(out0);
+      float[] v = t.tensor().data().clone();
+      float max = 0;
+      int k = 0;
+      for (int i = 0; i < v.length; i++) {
+        if (Math.abs(v[i]) > max) {
+          max = Math.abs(v[i]);
+        }
+        if (v[i] == 0) {
+          k = i; // a ReLU zero: moving it cannot change max|ref|
+        }
+      }
+      assertTrue(max > 0, r);
+      v[k] += 0.01f * max;
+      TensorProtoIO.write(out0, t.name(), new FloatTensor(v, t.tensor().shape()));
+      CliRun bad = fcn("validate", model.toString(), "--fixtures", dir.toString(), "--device", "cpu");
+      assertEquals(1, bad.code(), r + ": " + bad.all());
+      assertTrue(bad.err().contains("test_data_set_0: output 'score' MISMATCH: 1 of 210 elements"), bad.err());
+    }
+  }
+
+  /** Fixture element types the model does not take are bad input (exit 2), not a numeric mismatch. */
+  @Test
+  void integerFixturesForAFloatModelExitTwoNamingTheType() throws IOException {
+    for (String file : List.of("input_0.pb", "output_0.pb")) {
+      Path bad = copyFixtures("int64-" + file);
+      Path p = bad.resolve("test_data_set_0").resolve(file);
+      LoadedTensor t = TensorProtoIO.read(p);
+      TensorProto.Builder b = TensorProto.newBuilder().setName(t.name()).setDataType(TensorProto.DataType.INT64_VALUE);
+      for (long d : t.tensor().shape()) {
+        b.addDims(d);
+      }
+      for (float x : t.tensor().data()) {
+        b.addInt64Data(Math.round(x));
+      }
+      Files.write(p, b.build().toByteArray());
+      CliRun r = fcn("validate", model.toString(), "--fixtures", bad.toString(), "--device", "cpu");
+      assertEquals(2, r.code(), r.all());
+      String kind = file.startsWith("input") ? "input 'data'" : "output 'score'";
+      assertTrue(r.err().contains(file) && r.err().contains(kind + " holds int64 values but")
+          && r.err().contains("expects float"), r.err());
+      assertFalse(r.err().contains("MISMATCH") || r.err().contains("internal error"), r.err());
+      assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+  }
+
+  /**
+   * The torchvision FCN export the tests make (tools/make-torch-fixtures.py: narrow, committed;
+   * full width with --full, in work-tmp/), converted with --dynamic, passes validate with no
+   * tolerance flags against PyTorch's outputs at two sizes.
+   */
+  @Test
+  void torchvisionFcnResnet50PassesTheDefaultRule() {
+    for (Path dir : List.of(Path.of("src/test/resources/torch/fcn_resnet50n"), Path.of("work-tmp/torch/fcn_resnet50"))) {
+      Path src = dir.resolve("model_opset12.onnx");
+      if (!Files.isRegularFile(src)) {
+        System.out.println("skipping " + src + ": not found (tools/make-torch-fixtures.sh --full makes it)");
+        continue;
+      }
+      Path onnx = tmp.resolve(dir.getFileName() + ".onnx");
+      CliRun c = fcn("convert", src.toString(), "--dynamic", "-o", onnx.toString());
+      assertEquals(0, c.code(), c.all());
+      CliRun v = fcn("validate", onnx.toString(), "--fixtures", dir.toString(), "--device", "cpu");
+      System.out.println("validate " + dir + " (default rule):\n" + v.out());
+      assertEquals(0, v.code(), v.all());
+      assertTrue(v.out().contains("PASS: 2 set(s), 4 output comparison(s)"), v.out());
+    }
   }
 
   @Test

@@ -150,7 +150,7 @@ class ComparatorTest {
 
   @Test
   void tolerancesApplyPerOutputOverrides() {
-    Tolerances t = Tolerances.defaults().withAtol(1e-4).withAtol("score", 1e-2).withRtol("prob", 0.5)
+    Tolerances t = Tolerances.polygraphy().withAtol(1e-4).withAtol("score", 1e-2).withRtol("prob", 0.5)
         .withMinLabelAgreement(99);
     assertEquals(new Tolerance(1e-2, Tolerances.DEFAULT_RTOL, 99), t.forOutput("score"));
     assertEquals(new Tolerance(1e-4, 0.5, 99), t.forOutput("prob"));
@@ -170,7 +170,8 @@ class ComparatorTest {
     assertEquals(0.5, rel.withAtol(0.5).forOutput("score", expected).atol());
     assertEquals(2.0, rel.withAtolScale("score", 1e-3).forOutput("score", expected).atol(), 1e-12);
     assertEquals(java.util.Set.of("score"), rel.withAtolScale("score", 1e-3).overriddenOutputs());
-    assertEquals(Tolerances.defaults().forOutput("x"), Tolerances.defaults().forOutput("x", expected), "off by default");
+    assertEquals(Tolerances.polygraphy().forOutput("x"), Tolerances.polygraphy().forOutput("x", expected),
+        "off in Polygraphy's rule");
     assertThrows(FcnException.class, () -> rel.withAtolScale(-1));
 
     float[] b = {-2000, 10, 0.5f};
@@ -181,5 +182,37 @@ class ComparatorTest {
         rel.forOutput("score", t(b, 3)));
     assertFalse(over.passed(), over.summary());
     assertEquals(1, over.failed());
+  }
+
+  /**
+   * The default rule: max|err| <= 1e-4 x max|ref| per output whatever its scale, and 99.9% label
+   * agreement on score maps; describe() says so.
+   */
+  @Test
+  void defaultRuleIsScaleAwareAndChecksLabelsOfScoreMaps() {
+    Tolerances d = Tolerances.defaults();
+    assertEquals("max|err| <= 0.0001 x max|ref| per output; labels >= 99.9% for score maps (NxCxHxW, C >= 2)",
+        d.describe());
+    assertEquals("per element |err| <= atol 1e-05 or <= rtol 0.001 x |ref| (Polygraphy's rule)",
+        Tolerances.polygraphy().describe());
+    for (float scale : new float[] {1e-3f, 1f, 3e3f}) {
+      // 1x2x1x2 score map: pixel 0 prefers class 1, pixel 1 class 0, by a wide margin.
+      float[] ref = {0.1f * scale, 0.9f * scale, 0.7f * scale, 0.2f * scale};
+      FloatTensor e = t(ref, 1, 2, 1, 2);
+      float[] close = ref.clone();
+      close[3] += 0.5e-4f * 0.9f * scale;
+      CompareResult ok = Comparator.compare("score", t(close, 1, 2, 1, 2), e, d.forOutput("score", e));
+      assertTrue(ok.passed() && ok.labelsChecked(), scale + ": " + ok.summary());
+      float[] far = ref.clone();
+      far[3] += 0.01f * 0.9f * scale;
+      assertFalse(Comparator.compare("score", t(far, 1, 2, 1, 2), e, d.forOutput("score", e)).passed(), "" + scale);
+    }
+    // Within the element rule but the labels flip (a loose scale): the label minimum fails it.
+    FloatTensor e = t(new float[] {0, 1, 1, 0}, 1, 2, 1, 2);
+    FloatTensor flipped = t(new float[] {0.6f, 1, 0.4f, 0}, 1, 2, 1, 2);
+    CompareResult r = Comparator.compare("score", flipped, e, d.withAtolScale(1).forOutput("score", e));
+    assertEquals(0, r.failed());
+    assertFalse(r.passed(), r.summary());
+    assertEquals(50.0, r.labelAgreement());
   }
 }
