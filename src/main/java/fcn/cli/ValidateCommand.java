@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
       "--atol/--rtol switch to Polygraphy's per-element rule: an element fails only if |actual-expected| > atol AND "
           + "> rtol*|expected| (atol " + Tolerances.DEFAULT_ATOL + ", rtol " + Tolerances.DEFAULT_RTOL + " unless given), "
           + "with no atol scale and no label minimum unless --atol-scale / --min-label-agreement are given too; "
-          + "--atol-scale F then raises atol to F x max|expected|. NaN always fails. The first line of the output states the rule applied."
+          + "--atol-scale F then raises atol to F x max|expected|. NaN always fails. A 'rule:' line above the table states the rule applied."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:every output matches", "1:an output mismatches", "2:bad usage or input (names, shapes, files)",

@@ -182,13 +182,15 @@ class ValidateCommandTest {
 
   /**
    * The torchvision FCN export the tests make (tools/make-torch-fixtures.py: narrow, committed;
-   * full width with --full, in work-tmp/), converted with --dynamic, passes validate with no
-   * tolerance flags against PyTorch's outputs at two sizes.
+   * full width with --full, in work-tmp/) and the narrow DeepLabV3, converted with --dynamic,
+   * pass validate with no tolerance flags against PyTorch's outputs at two sizes.
    */
   @Test
   void torchvisionFcnResnet50PassesTheDefaultRule() {
-    for (Path dir : List.of(Path.of("src/test/resources/torch/fcn_resnet50n"), Path.of("work-tmp/torch/fcn_resnet50"))) {
-      Path src = dir.resolve("model_opset12.onnx");
+    for (Path src : List.of(Path.of("src/test/resources/torch/fcn_resnet50n/model_opset12.onnx"),
+        Path.of("src/test/resources/torch/deeplabv3n/model_opset11.onnx"),
+        Path.of("work-tmp/torch/fcn_resnet50/model_opset12.onnx"))) {
+      Path dir = src.getParent();
       if (!Files.isRegularFile(src)) {
         System.out.println("skipping " + src + ": not found (tools/make-torch-fixtures.sh --full makes it)");
         continue;
