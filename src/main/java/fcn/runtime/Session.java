@@ -13,6 +13,7 @@ import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
 import fcn.core.FcnException;
+import fcn.frontend.onnx.ModelGate;
 import fcn.ir.DataType;
 import fcn.ir.Dim;
 import fcn.ir.Shape;
@@ -114,6 +115,9 @@ public final class Session implements ReferenceRunner {
     if (threads < 0) {
       throw new FcnException("--threads must be >= 0 (0 = ONNX Runtime's default), got " + threads);
     }
+    // Before ONNX Runtime sees the file: it would follow any external-data location and trap
+    // (SIGFPE) on a zero stride, so fcn's own rules come first, for every command.
+    ModelGate.check(model);
     OrtEnvironment env = environment();
     boolean cudaInBuild = cudaInBuild();
     switch (device) {
