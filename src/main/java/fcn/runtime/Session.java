@@ -102,8 +102,9 @@ public final class Session implements ReferenceRunner {
    * Opens {@code model}.
    *
    * @param threads intra-op threads; 0 lets ONNX Runtime choose (one per physical core)
-   * @throws FcnException when the file is missing or not a loadable ONNX model, or when
-   *     {@code device} is CUDA and the CUDA execution provider cannot be loaded
+   * @throws FcnException when the file is missing or not a loadable ONNX model, when
+   *     {@link ModelGate} refuses it (external data outside its folder, no inputs, a zero
+   *     stride...), or when {@code device} is CUDA and the CUDA execution provider cannot be loaded
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel) {
     if (!Files.exists(model)) {
