@@ -119,6 +119,23 @@ class ModelGateCommandTest {
     }
   }
 
+  /** A Constant node's tensor is data too: the gate looks inside node attributes. */
+  @Test
+  void constantNodeWithExternalDataOutsideTheFolderIsRefused() throws IOException {
+    TensorProto w = TensorProto.newBuilder().setName("w").setDataType(1).addDims(2)
+        .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+        .addExternalData(kv("location", "../elsewhere/secret.bin")).build();
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(input("x", 2))
+        .addNode(node("Constant", "c", List.of(), List.of("w"), AttributeProto.newBuilder().setName("value")
+            .setType(AttributeProto.AttributeType.TENSOR).setT(w).build()))
+        .addNode(node("Mul", "m", List.of("x", "w"), List.of("y"))).addOutput(output("y"));
+    Path m = write(g, "const.onnx");
+    Path out = tmp.resolve("fx-const");
+    assertRefused(fcn("fixtures", m.toString(), "-o", out.toString(), "--device", "cpu"), m,
+        "attribute 'value' of node 'c'", "contains '..'");
+    assertNothingWritten(out);
+  }
+
   @Test
   void externalDataInsideTheFolderStillRuns() throws Exception {
     ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(3f).putFloat(4f);
