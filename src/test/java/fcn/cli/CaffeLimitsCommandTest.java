@@ -191,6 +191,30 @@ class CaffeLimitsCommandTest {
     // The same net at its own size runs in Caffe.
     CliRun ok = fcn("fixtures", p.toString(), w.toString(), "-o", fx.toString());
     assertEquals(0, ok.code(), ok.all());
+
+    // Two 4-wide branches are each under the limit; their channel Concat (8 x 4e8) is not.
+    Path c = prototxt("concat.prototxt", """
+        name: "t"
+        layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 8 dim: 8 } } }
+        layer { name: "a" type: "Convolution" bottom: "data" top: "a" convolution_param { num_output: 4 kernel_size: 1 } }
+        layer { name: "relu_a" type: "ReLU" bottom: "a" top: "a" }
+        layer { name: "b" type: "Convolution" bottom: "data" top: "b" convolution_param { num_output: 4 kernel_size: 1 } }
+        layer { name: "cat" type: "Concat" bottom: "a" bottom: "b" top: "cat" }
+        layer { name: "score" type: "Convolution" bottom: "cat" top: "score" convolution_param { num_output: 2 kernel_size: 1 } }
+        """);
+    NetParameter cw = NetParameter.newBuilder().setName("t")
+        .addLayer(LayerParameter.newBuilder().setName("a").setType("Convolution").addBlobs(blob(4, 1, 1, 1)).addBlobs(blob(4)))
+        .addLayer(LayerParameter.newBuilder().setName("b").setType("Convolution").addBlobs(blob(4, 1, 1, 1)).addBlobs(blob(4)))
+        .addLayer(LayerParameter.newBuilder().setName("score").setType("Convolution").addBlobs(blob(2, 8, 1, 1)).addBlobs(blob(2)))
+        .build();
+    Path cwFile = tmp.resolve("concat.caffemodel");
+    Files.write(cwFile, cw.toByteArray());
+    Path fx2 = tmp.resolve("fx2");
+    assertRefused(fcn("fixtures", c.toString(), cwFile.toString(), "--input-shape", "data=1,1,20000,20000", "-o", fx2.toString()),
+        "layer 'cat' would make a 1x8x20000x20000 blob, over 2147483647 elements");
+    assertNothingWritten(fx2);
+    CliRun okc = fcn("fixtures", c.toString(), cwFile.toString(), "-o", fx2.toString());
+    assertEquals(0, okc.code(), okc.all());
   }
 
   @Test

@@ -5,7 +5,9 @@ import fcn.frontend.caffe.CaffeImportOptions;
 import fcn.frontend.caffe.CaffeImporter;
 import fcn.ir.Graph;
 import fcn.ir.Node;
+import fcn.ir.Op;
 import fcn.ir.Shape;
+import fcn.ir.Value;
 import fcn.models.Prototxt;
 import fcn.proto.CaffeProto.LayerParameter;
 import fcn.proto.CaffeProto.NetParameter;
@@ -66,9 +68,10 @@ final class ShapeCheck {
   }
 
   /**
-   * The narrow import knows every blob's spatial size; the blobs that get wide are the outputs
-   * of Convolution, Deconvolution and InnerProduct, whose full width is their num_output. One
-   * over Caffe's limit at full width would abort Caffe.
+   * The narrow import knows every blob's spatial size; the full width of a blob is the
+   * num_output of the Convolution, Deconvolution or InnerProduct that made it, carried through
+   * the layers that keep channels (ReLU, Pooling, Crop, Eltwise...) and summed by a channel
+   * Concat. A blob over Caffe's limit at full width would abort Caffe.
    */
   private static String fullWidthCounts(NetParameter deploy, Graph narrow) {
     Map<String, Long> widths = new HashMap<>();
@@ -81,13 +84,33 @@ final class ShapeCheck {
         default -> { }
       }
     }
-    for (Node n : narrow.nodes()) {
-      Long width = widths.get(n.name());
-      Shape s = n.outputs().isEmpty() ? null : n.output(0).shape();
-      if (width == null || s == null || !s.isStatic() || s.rank() < 2) {
+    Map<Value, Long> full = new HashMap<>();
+    for (Node n : narrow.topologicalOrder()) {
+      if (n.outputs().isEmpty() || n.inputs().isEmpty() || n.input(0) == null) {
         continue;
       }
-      long[] dims = s.toArray();
+      Value out = n.output(0);
+      long[] dims = channels(out);
+      if (dims == null) {
+        continue;
+      }
+      Long width = widths.get(n.name());
+      if (width == null && n.op() == Op.CONCAT && n.attrs().getInt("axis", 0) == 1) {
+        width = 0L;
+        for (Value in : n.inputs()) {
+          long[] d = channels(in);
+          width += full.getOrDefault(in, d == null ? 0 : d[1]);
+        }
+      }
+      if (width == null) {
+        long[] first = channels(n.input(0));
+        // A layer that keeps its bottom's channels keeps its full width too.
+        if (first == null || first[1] != dims[1] || !full.containsKey(n.input(0))) {
+          continue;
+        }
+        width = full.get(n.input(0));
+      }
+      full.put(out, width);
       long count = width;
       for (int i = 0; i < dims.length; i++) {
         count = i == 1 ? count : Math.min(count * dims[i], MAX + 1);
@@ -99,6 +122,12 @@ final class ShapeCheck {
       }
     }
     return null;
+  }
+
+  /** The static dims of a value of rank >= 2, or null. */
+  private static long[] channels(Value v) {
+    Shape s = v == null ? null : v.shape();
+    return s == null || !s.isStatic() || s.rank() < 2 ? null : s.toArray();
   }
 
   private static Graph tryImport(NetParameter net, Map<String, long[]> shapes, String source) {
