@@ -213,6 +213,18 @@ class ModelGateCommandTest {
   }
 
   @Test
+  void convTransposeWeightForOtherChannelsIsRefusedByConvert() throws IOException {
+    // ConvTranspose weights are [C_in, C_out / group, k, k]: 3 input channels for a 2-channel input.
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(input("x", 1, 2, 4, 4))
+        .addInitializer(floats("w", new long[] {3, 2, 2, 2}, new float[24]))
+        .addNode(node("ConvTranspose", "up", List.of("x", "w"), List.of("y"), ints("kernel_shape", 2, 2),
+            ints("strides", 2, 2)))
+        .addOutput(output("y"));
+    Path m = write(g, "deconv3.onnx");
+    assertConvertRefused(m, "ConvTranspose 'up': input has 2 channels but the weight 'w' 3x2x2x2 (group 1) expects 3");
+  }
+
+  @Test
   void convTransposeWithStrideZeroIsRefusedBeforeOnnxRuntime() throws IOException {
     GraphProto.Builder g = GraphProto.newBuilder().addInput(input("x", 1, 2, 4, 4))
         .addInitializer(floats("w", new long[] {2, 2, 2, 2}, new float[16]))
