@@ -96,7 +96,8 @@ class CaffeLimitsCommandTest {
   void convertRefusesBadPoolingNumbers() throws IOException {
     String head = net("Convolution", "num_output: 4 kernel_size: 3");
     for (String[] c : new String[][] {{"kernel_size: 0", "kernel_size is 0"}, {"kernel_size: 2 stride: 0", "stride is 0"},
-        {"kernel_size: 2 pad: 4294967295", "pad is 4294967295"}}) {
+        {"kernel_size: 2 pad: 4294967295", "pad is 4294967295"},
+        {"kernel_size: 2100000000 pad: 1500000000", "pad 1500000000x1500000000 makes the padded bottom over"}}) {
       Path p = prototxt("pool.prototxt", head + "layer { name: \"pool1\" type: \"Pooling\" bottom: \"conv1\" top: \"pool1\""
           + " pooling_param { pool: MAX " + c[0] + " } }\n");
       CliRun r = fcn("convert", p.toString(), "--random-weights", "1", "-o", tmp.resolve("out.onnx").toString());

@@ -938,6 +938,10 @@ final class GraphBuilder {
     if (ph >= kh || pw >= kw) {
       throw fail("pad %dx%d must be smaller than the kernel %dx%d", ph, pw, kh, kw);
     }
+    if (in[2] + 2 * ph > LayerChecks.MAX || in[3] + 2 * pw > LayerChecks.MAX) {
+      throw fail("pad %dx%d makes the padded bottom over %d (Caffe keeps sizes in an int)", ph, pw,
+          LayerChecks.MAX);
+    }
     boolean ceil = p.getRoundMode() == PoolingParameter.RoundMode.CEIL;
     long oh = ceil ? CaffeShapes.poolOutCeil(in[2], kh, sh, ph)
         : CaffeShapes.poolOutFloor(in[2], kh, sh, ph);
