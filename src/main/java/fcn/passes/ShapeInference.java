@@ -26,7 +26,15 @@ public final class ShapeInference {
   private final Map<Value, long[]> shapes = new HashMap<>();
   private final Map<Value, long[]> known = new HashMap<>();
 
+  /** The model's file name (graph metadata "source"), for messages; null when unknown. */
+  private String source;
+
   private ShapeInference() {}
+
+  /** "FILE: " for messages of the per-op rules, or "" when the graph does not say. */
+  private String where() {
+    return source == null ? "" : source + ": ";
+  }
 
   /**
    * Infers shapes for every value at the given input sizes.
@@ -54,6 +62,7 @@ public final class ShapeInference {
   }
 
   private void run(Graph g, Map<String, long[]> inputShapes) {
+    source = g.metadata().get("source");
     for (Variable in : g.inputs()) {
       long[] dims = inputShapes.get(in.name());
       if (dims == null && in.shape() != null && in.shape().isStatic()) {
@@ -169,7 +178,7 @@ public final class ShapeInference {
           long ka = ta ? x[0] : x[1];
           long kb = tb ? b[1] : b[0];
           if (ka != kb) {
-            throw new FcnException(n + ": input has " + ka + " features but the weights expect " + kb);
+            throw new FcnException(where() + n + ": input has " + ka + " features but the weights expect " + kb);
           }
           set(n, 0, new long[] {ta ? x[1] : x[0], tb ? b[0] : b[1]});
         }
@@ -512,6 +521,16 @@ public final class ShapeInference {
     long[] dil = ints(a, "dilations", sp, 1);
     long[] pads = ints(a, "pads", 2 * sp, 0);
     String autoPad = a.getString("auto_pad", "NOTSET");
+    // ONNX Runtime would report a misfit only when run; convert refuses it here, naming the node.
+    if (w.length != x.length) {
+      throw new FcnException(where() + n + ": input is " + Shape.format(x) + " but the weight '"
+          + n.input(1).name() + "' is " + Shape.format(w) + "; expected the same rank");
+    }
+    long wantC = transpose ? w[0] : w[1] * group;
+    if (group < 1 || (x[1] > 0 && x[1] != wantC)) {
+      throw new FcnException(where() + n + ": input has " + x[1] + " channels but the weight '"
+          + n.input(1).name() + "' " + Shape.format(w) + " (group " + group + ") expects " + wantC);
+    }
     long[] out = new long[x.length];
     out[0] = x[0];
     out[1] = transpose ? w[1] * group : w[0];

@@ -13,6 +13,7 @@ import ai.onnxruntime.OrtSession.SessionOptions;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.ValueInfo;
 import fcn.core.FcnException;
+import fcn.frontend.onnx.ModelGate;
 import fcn.ir.DataType;
 import fcn.ir.Dim;
 import fcn.ir.Shape;
@@ -101,8 +102,9 @@ public final class Session implements ReferenceRunner {
    * Opens {@code model}.
    *
    * @param threads intra-op threads; 0 lets ONNX Runtime choose (one per physical core)
-   * @throws FcnException when the file is missing or not a loadable ONNX model, or when
-   *     {@code device} is CUDA and the CUDA execution provider cannot be loaded
+   * @throws FcnException when the file is missing or not a loadable ONNX model, when
+   *     {@link ModelGate} refuses it (external data outside its folder, no inputs, a zero
+   *     stride...), or when {@code device} is CUDA and the CUDA execution provider cannot be loaded
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel) {
     if (!Files.exists(model)) {
@@ -114,6 +116,9 @@ public final class Session implements ReferenceRunner {
     if (threads < 0) {
       throw new FcnException("--threads must be >= 0 (0 = ONNX Runtime's default), got " + threads);
     }
+    // Before ONNX Runtime sees the file: it would follow any external-data location and trap
+    // (SIGFPE) on a zero stride, so fcn's own rules come first, for every command.
+    ModelGate.check(model);
     OrtEnvironment env = environment();
     boolean cudaInBuild = cudaInBuild();
     switch (device) {

@@ -58,6 +58,7 @@ public final class CaffeImporter {
       v1 = NetUpgrader.isV1(r.net());
       def = NetUpgrader.upgrade(r.net(), source);
       checkSupported(def, source, r.strictError());
+      LayerChecks.check(def, source);
     } else {
       source = caffemodel.toString();
     }
@@ -69,6 +70,7 @@ public final class CaffeImporter {
         v1 = NetUpgrader.isV1(r.net());
         def = NetUpgrader.upgrade(r.net(), source);
         checkSupported(def, source, null);
+        LayerChecks.check(def, source);
       }
     }
     String weightsFile = caffemodel == null ? "(no caffemodel)" : caffemodel.toString();
@@ -113,6 +115,18 @@ public final class CaffeImporter {
       }
     }
     return out;
+  }
+
+  /**
+   * Checks the numbers of {@code net} (V1 or V2) that need no shapes, as {@link #importNet}
+   * does first: strides, dilations, kernels, pads, group and num_output in range (zero,
+   * negative and over 2^31 - 1 refused), unique layer names. For callers that hand a net to
+   * real Caffe, whose CHECKs abort the process.
+   *
+   * @throws FcnException naming {@code source}, the layer and the field
+   */
+  public static void checkNet(NetParameter net, String source) {
+    LayerChecks.check(NetUpgrader.upgrade(net, source), source);
   }
 
   /** One error listing every layer that cannot be converted, before anything is built. */

@@ -326,11 +326,12 @@ final class GraphBuilder {
           guessedInputs.add(top);
         }
         for (long d : shape) {
-          if (d <= 0) {
-            throw FcnException.of("%s: input '%s' has shape %s; expected positive sizes", source,
-                top, Shape.format(shape));
+          if (d <= 0 || d > LayerChecks.MAX) {
+            throw FcnException.of("%s: input '%s' has shape %s; expected sizes 1 to %d (Caffe"
+                + " keeps sizes in an int)", source, top, Shape.format(shape), LayerChecks.MAX);
           }
         }
+        checkCount(top, shape);
         shapes.put(top, shape);
       }
     }
@@ -508,6 +509,31 @@ final class GraphBuilder {
     return v.shape().toArray();
   }
 
+  /** a x b for sizes, capped just above Caffe's limit so that it cannot overflow. */
+  private static long saturatedProduct(long a, long b) {
+    return a == 0 || b == 0 ? 0 : Math.min(Math.min(a, LayerChecks.MAX + 1) * Math.min(b, LayerChecks.MAX + 1),
+        LayerChecks.MAX + 1);
+  }
+
+  /**
+   * Refuses a blob of more than 2^31 - 1 elements, Caffe's limit (Blob::Reshape CHECKs it and
+   * aborts): such a size comes from user numbers (an input shape, a pad), not from a real net.
+   */
+  private void checkCount(String blob, long[] shape) {
+    long n = 1;
+    for (long d : shape) {
+      n = d <= 0 ? 0 : n > LayerChecks.MAX || d > LayerChecks.MAX ? LayerChecks.MAX + 1 : n * d;
+    }
+    if (n > LayerChecks.MAX) {
+      String what = "blob '" + blob + "' would be " + Shape.format(shape) + ", over "
+          + LayerChecks.MAX + " elements, Caffe's limit for one blob";
+      if (layer == null) {
+        throw new FcnException(source + ": " + what);
+      }
+      throw fail("%s", what);
+    }
+  }
+
   private FcnException fail(String fmt, Object... args) {
     return new FcnException(source + ": layer '" + layer.getName() + "' (" + layer.getType()
         + "): " + String.format(Locale.ROOT, fmt, args));
@@ -515,6 +541,7 @@ final class GraphBuilder {
 
   private Variable op(Op op, String nodeName, List<? extends Value> in, String outName,
       Attrs attrs, long[] outShape) {
+    checkCount(outName, outShape);
     Variable v = g.add(op, nodeName, in, outName, attrs);
     v.setShape(Shape.of(outShape));
     return v;
@@ -556,6 +583,17 @@ final class GraphBuilder {
   private Tensor[] params(String[] names, long[][] expected, FillerParameter[] fillers) {
     List<WeightBlob> got = weights.get(layer.getName());
     Tensor[] out = new Tensor[expected.length];
+    for (int i = 0; i < expected.length; i++) {
+      long n = 1;
+      for (long d : expected[i]) {
+        n = n > LayerChecks.MAX || d > LayerChecks.MAX ? LayerChecks.MAX + 1 : n * d;
+      }
+      // A float tensor lives in one Java array: 2^31 - 8 bytes at most.
+      if (n > (Integer.MAX_VALUE - 8) / 4) {
+        throw fail("blob %d (%s) would be %s, over the 2 GB fcn holds in one tensor", i,
+            names[i], Shape.format(expected[i]));
+      }
+    }
     if (got == null) {
       Long seed = opts.randomWeightsSeed();
       if (seed == null) {
@@ -816,18 +854,24 @@ final class GraphBuilder {
     FillerParameter[] fillers = {
         filler(p.hasWeightFiller(), p.getWeightFiller(), WEIGHT_DEFAULT),
         filler(p.hasBiasFiller(), p.getBiasFiller(), BIAS_DEFAULT)};
-    Tensor[] t = params(names, expected, fillers);
     long[] os = new long[in.length];
     os[0] = in[0];
     os[1] = o;
     for (int i = 0; i < nsp; i++) {
+      // Sizes first, weights after: a misfit must not cost (or overflow) a weight allocation.
+      if (in[2 + i] + 2 * pad[i] > LayerChecks.MAX) {
+        throw fail("pad %d on spatial axis %d makes the padded bottom %d, over %d (Caffe keeps"
+            + " sizes in an int)", pad[i], i, in[2 + i] + 2 * pad[i], LayerChecks.MAX);
+      }
       os[2 + i] = deconv ? CaffeShapes.deconvOut(in[2 + i], k[i], s[i], pad[i], d[i])
           : CaffeShapes.convOut(in[2 + i], k[i], s[i], pad[i], d[i]);
-      if (os[2 + i] <= 0) {
-        throw fail("output size %d along spatial axis %d for bottom %s", os[2 + i], i,
-            Shape.format(in));
+      if (os[2 + i] <= 0 || os[2 + i] > LayerChecks.MAX) {
+        throw fail("output size %d along spatial axis %d for bottom %s (kernel %s, stride %s,"
+            + " pad %s, dilation %s); expected 1 to %d", os[2 + i], i, Shape.format(in),
+            Shape.format(k), Shape.format(s), Shape.format(pad), Shape.format(d), LayerChecks.MAX);
       }
     }
+    Tensor[] t = params(names, expected, fillers);
     List<Value> ins = new ArrayList<>();
     ins.add(x);
     ins.add(constant("weight", t[0]));
@@ -893,6 +937,10 @@ final class GraphBuilder {
     }
     if (ph >= kh || pw >= kw) {
       throw fail("pad %dx%d must be smaller than the kernel %dx%d", ph, pw, kh, kw);
+    }
+    if (in[2] + 2 * ph > LayerChecks.MAX || in[3] + 2 * pw > LayerChecks.MAX) {
+      throw fail("pad %dx%d makes the padded bottom over %d (Caffe keeps sizes in an int)", ph, pw,
+          LayerChecks.MAX);
     }
     boolean ceil = p.getRoundMode() == PoolingParameter.RoundMode.CEIL;
     long oh = ceil ? CaffeShapes.poolOutCeil(in[2], kh, sh, ph)
@@ -1339,11 +1387,11 @@ final class GraphBuilder {
         }
         infer = start + i;
         continue;
-      } else if (d < -1) {
-        throw fail("shape dim %d is %d, expected >= -1", i, d);
+      } else if (d < -1 || d > LayerChecks.MAX) {
+        throw fail("shape dim %d is %d, expected -1 to %d", i, d, LayerChecks.MAX);
       }
       os[start + i] = d;
-      known *= d;
+      known = saturatedProduct(known, d);
     }
     System.arraycopy(in, end, os, start + spec.length, in.length - end);
     long total = 1;
@@ -1352,7 +1400,7 @@ final class GraphBuilder {
     }
     for (int i = 0; i < os.length; i++) {
       if (i < start || i >= start + spec.length) {
-        known *= os[i];
+        known = saturatedProduct(known, os[i]);
       }
     }
     if (infer >= 0) {

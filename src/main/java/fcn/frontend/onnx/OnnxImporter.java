@@ -156,6 +156,7 @@ public final class OnnxImporter {
 
   private void build(ModelProto m, OnnxImportOptions options) {
     GraphProto gp = m.getGraph();
+    ModelGate.checkGraph(gp, label);
     checkOperators(gp);
     if (gp.getSparseInitializerCount() > 0) {
       throw fail("sparse initializer '%s' is not supported, expected dense initializers",
@@ -784,54 +785,9 @@ public final class OnnxImporter {
     return raw;
   }
 
-  /**
-   * Resolves an external-data location inside the model's folder. ONNX loaders that follow
-   * the location blindly read any file the process can (CVE-2022-25882 and kin), so '..',
-   * absolute paths and symlinks that lead out of the folder are refused.
-   */
+  /** Resolves an external-data location inside the model's folder: {@link ModelGate}'s rules. */
   private Path externalPath(String location, String what) {
-    Path dir = file.toAbsolutePath().getParent();
-    Path base;
-    try {
-      base = dir.toRealPath();
-    } catch (IOException e) {
-      throw fail("cannot resolve the model's folder %s: %s", dir, oneLine(e.getMessage()));
-    }
-    String refused = null;
-    if (location.startsWith("/") || location.startsWith("\\") || location.matches("^[A-Za-z]:.*")
-        || location.indexOf('\0') >= 0) {
-      refused = "is an absolute path";
-    } else if (Arrays.asList(location.split("[/\\\\]")).contains("..")) {
-      refused = "contains '..'";
-    }
-    Path p = null;
-    if (refused == null) {
-      p = base.resolve(location).normalize();
-      if (!p.startsWith(base)) {
-        refused = "leads out of the model's folder";
-      }
-    }
-    if (refused == null) {
-      try {
-        Path real = p.toRealPath();
-        if (!real.startsWith(base)) {
-          refused = "is a link that leads out of the model's folder (to " + real + ")";
-        } else if (!Files.isRegularFile(real)) {
-          refused = "is not a regular file";
-        }
-        p = real;
-      } catch (NoSuchFileException e) {
-        throw fail("%s: external data file '%s' not found in %s", what, location, base);
-      } catch (IOException e) {
-        throw fail("%s: cannot resolve external data '%s': %s", what, location,
-            oneLine(e.getMessage()));
-      }
-    }
-    if (refused != null) {
-      throw fail("%s: external data location '%s' %s; refusing to read outside %s", what,
-          location, refused, base);
-    }
-    return p;
+    return ModelGate.externalFile(file, location, what, label);
   }
 
   private long parseLong(String s, String key, String what) {

@@ -50,6 +50,8 @@ public final class CaffeNet implements AutoCloseable {
   /** Opens an in-memory net definition; {@code source} names it in messages. */
   public static CaffeNet open(NetParameter net, Path caffemodel, long seed, String source) {
     CaffeBackend.require();
+    // Zero strides, pads that overflow and the like make Caffe's CHECKs abort the JVM.
+    fcn.frontend.caffe.CaffeImporter.checkNet(net, source);
     return new CaffeNet(new NativeNet(net, caffemodel, seed, source), source);
   }
 

@@ -1,6 +1,7 @@
 package fcn.reference.caffe;
 
 import fcn.core.FcnException;
+import fcn.frontend.caffe.CaffeImporter;
 import fcn.ir.DataType;
 import fcn.ir.Shape;
 import fcn.models.Prototxt;
@@ -69,6 +70,8 @@ public final class CaffeRunner implements ReferenceRunner {
       String source, List<String> outputs) {
     CaffeBackend.require();
     NetParameter deploy = DeployNets.rewrite(def, inputShapes);
+    // fcn's own range checks (zero strides, huge pads, duplicate names) before Caffe CHECKs abort.
+    CaffeImporter.checkNet(deploy, source);
     // Checked even at the prototxt's own size: a deploy net may declare one its crops do not fit.
     ShapeCheck.problem(deploy, inputShapes, source).ifPresent(p -> {
       throw new FcnException((inputShapes.isEmpty() ? "the input size of the prototxt"
