@@ -153,6 +153,23 @@ class HostileInputTest {
     assertNoTempFiles(dir);
   }
 
+  @Test
+  void fixturesAndPredictionFoldersGetTheUsualMode() throws Exception {
+    assumeTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "not POSIX");
+    Path plain = Files.createDirectory(dir.resolve("plain")); // what the umask gives a new folder
+    Path fx = dir.resolve("fx");
+    CliRun r = CliRun.fcn("fixtures", tinyModel().toString(), "-o", fx.toString(), "--input-shape", "1,3,8,8");
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(fx));
+    Path preds = dir.resolve("preds");
+    r = CliRun.fcn("bench", tinyModel().toString(), "--device", "cpu", "--dataset", dataset(2).toString(),
+        "--warmup", "0", "--save-predictions", preds.toString());
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(preds));
+    assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(preds.resolve("overlay")));
+    assertNoTempFiles(dir);
+  }
+
   // ---- bounded options -----------------------------------------------------------------------
 
   @Test
