@@ -109,6 +109,7 @@ public final class Main implements Runnable {
       }
       String ort;
       try {
+        fcn.runtime.OrtNatives.prepare();
         ort = ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion();
       } catch (Throwable t) {
         ort = "unavailable (" + t.getMessage() + ")";
