@@ -171,7 +171,7 @@ public final class PredictionScorer {
       return s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png"))
           .filter(Files::isRegularFile).sorted().toList();
     } catch (IOException e) {
-      throw new FcnException(dir + ": cannot list: " + e.getMessage(), e);
+      throw new FcnException(dir + ": cannot list: " + fcn.core.FileChecks.reason(e), e);
     }
   }
 }
