@@ -377,9 +377,10 @@ public final class Bench {
   }
 
   private static void validate(Options o) {
-    if (o.model == null || !Files.isRegularFile(o.model)) {
-      throw new FcnException("model file " + o.model + " not found (expected an .onnx file)");
+    if (o.model == null) {
+      throw new FcnException("no model given; expected an .onnx file");
     }
+    FileChecks.requireFile(o.model, "an .onnx model file");
     if (o.warmup < 0) {
       throw new FcnException("--warmup must be >= 0, got " + o.warmup);
     }

@@ -170,6 +170,24 @@ class HostileInputTest {
     assertNoTempFiles(dir);
   }
 
+  @Test
+  void pathsSayWhatTheyAreAndNoJavaWordsShowThrough() throws Exception {
+    Path d = Files.createDirectory(dir.resolve("model.prototxt"));
+    assertBadInput(CliRun.fcn("convert", d.toString(), "--random-weights", "1", "-o", dir.resolve("o.onnx").toString()),
+        d.toString(), "is a directory");
+    Path fifo = mkfifo("model.onnx");
+    assertBadInput(CliRun.fcn("bench", fifo.toString(), "--device", "cpu"), fifo.toString(), "is a FIFO");
+    Path file = Files.writeString(dir.resolve("preds.txt"), "x");
+    assertBadInput(CliRun.fcn("score", "--predictions", file.toString(), "--dataset", dataset(1).toString()),
+        file.toString(), "is a file, expected a folder");
+    Path latin1 = dir.resolve("classes.txt");
+    Files.write(latin1, "caf\u00e9\nb\nc\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+    CliRun r = CliRun.fcn("bench", tinyModel().toString(), "--device", "cpu", "--dataset", dataset(1).toString(),
+        "--warmup", "0", "--classes", latin1.toString());
+    assertBadInput(r, "classes.txt", "not UTF-8");
+    assertTrue(!r.err().contains("Input length"), r.err());
+  }
+
   // ---- bounded options -----------------------------------------------------------------------
 
   @Test
