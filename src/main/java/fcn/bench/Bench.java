@@ -1,6 +1,7 @@
 package fcn.bench;
 
 import fcn.core.FcnException;
+import fcn.core.FileChecks;
 import fcn.data.ClassNames;
 import fcn.data.Dataset;
 import fcn.data.Images;
@@ -37,6 +38,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
@@ -77,6 +79,12 @@ public final class Bench {
 
   /** Input size for a default without a dataset: the FCN paper's 500x500 timing size. */
   public static final long[] DEFAULT_INPUT = {1, 3, 500, 500};
+
+  /** Most ONNX Runtime intra-op threads accepted (README: bench options). */
+  public static final int MAX_THREADS = 256;
+
+  /** Most decode/score threads accepted: each holds decoded images in memory. */
+  public static final int MAX_IO_THREADS = 64;
 
   private Bench() {}
 
@@ -316,6 +324,20 @@ public final class Bench {
    */
   public static Result run(Options o, PrintWriter err) {
     validate(o);
+    // Outputs are checked before a run that can take minutes, not at its end.
+    FileChecks.input(o.model);
+    if (o.classes != null) {
+      FileChecks.input(o.classes);
+    }
+    if (o.report != null) {
+      for (Path p : List.of(o.report, BenchReport.classesFile(o.report), BenchReport.confusionFile(o.report))) {
+        FileChecks.checkOutput(p.toAbsolutePath(), p);
+      }
+    }
+    if (o.savePredictions != null && Files.exists(o.savePredictions) && !Files.isDirectory(o.savePredictions)) {
+      throw new FcnException("--save-predictions " + o.savePredictions + ": "
+          + Objects.requireNonNullElse(FileChecks.notAFile(o.savePredictions), "is a file") + ", expected a folder");
+    }
     List<String> warnings = new ArrayList<>();
     Optional<Graph> graph = Optional.empty();
     if (o.flops) {
@@ -355,9 +377,10 @@ public final class Bench {
   }
 
   private static void validate(Options o) {
-    if (o.model == null || !Files.isRegularFile(o.model)) {
-      throw new FcnException("model file " + o.model + " not found (expected an .onnx file)");
+    if (o.model == null) {
+      throw new FcnException("no model given; expected an .onnx file");
     }
+    FileChecks.requireFile(o.model, "an .onnx model file");
     if (o.warmup < 0) {
       throw new FcnException("--warmup must be >= 0, got " + o.warmup);
     }
@@ -380,8 +403,11 @@ public final class Bench {
         throw new FcnException("--save-predictions needs --dataset");
       }
     }
-    if (o.decodeThreads < 0) {
-      throw new FcnException("--io-threads must be >= 0 (0 = automatic), got " + o.decodeThreads);
+    if (o.decodeThreads < 0 || o.decodeThreads > MAX_IO_THREADS) {
+      throw new FcnException("--io-threads must be 0 (automatic) to " + MAX_IO_THREADS + ", got " + o.decodeThreads);
+    }
+    if (o.threads < 0 || o.threads > MAX_THREADS) {
+      throw new FcnException("--threads must be 0 (ONNX Runtime's default) to " + MAX_THREADS + ", got " + o.threads);
     }
   }
 
@@ -559,6 +585,34 @@ public final class Bench {
 
   // ---- Dataset -------------------------------------------------------------------------------
 
+  /**
+   * ID.png predictions written into the dataset's own label (or image) folder would replace its
+   * labels: refused, comparing folder identity (links included). A handful of distinct folders.
+   */
+  private static void refuseDatasetFolder(Path out, List<Sample> samples) {
+    if (!Files.isDirectory(out)) {
+      return;
+    }
+    java.util.Set<Path> dirs = new java.util.LinkedHashSet<>();
+    for (Sample s : samples) {
+      dirs.add(s.label().toAbsolutePath().getParent());
+      dirs.add(s.image().toAbsolutePath().getParent());
+    }
+    for (Path d : dirs) {
+      for (Path o : List.of(out, out.resolve("overlay"))) {
+        try {
+          if (Files.isDirectory(o) && Files.isSameFile(o, d)) {
+            throw new FcnException("--save-predictions " + out + ": " + (o == out ? "" : "its overlay/ folder ")
+                + "is the dataset's folder " + d + "; predictions named ID.png would replace its files."
+                + " Choose another folder");
+          }
+        } catch (java.io.IOException e) {
+          // Unreadable: not provably the same folder; writing will tell.
+        }
+      }
+    }
+  }
+
   /** One decoded image, bound as a session input (prepared on a pool thread). */
   private record Decoded(int index, Sample sample, RgbImage image, LabelMap label, long[] shape,
       Session.Prepared input) {}
@@ -569,6 +623,9 @@ public final class Bench {
     List<Sample> samples = ds.samples();
     if (samples.isEmpty()) {
       throw new FcnException(o.dataset + ": no samples (" + ds.describe() + ")");
+    }
+    if (o.savePredictions != null) {
+      refuseDatasetFolder(o.savePredictions, samples);
     }
     if (session.inputs().size() != 1) {
       throw FcnException.of("%s has %d inputs (%s); --dataset feeds one image input",

@@ -119,6 +119,9 @@ public final class Timing {
    * @return nanoseconds
    * @throws fcn.core.FcnException for anything else
    */
+  /** Longest --duration: a day. */
+  public static final double MAX_DURATION_NANOS = 24 * 3600e9;
+
   public static long parseDuration(String text) {
     String t = text.trim().toLowerCase(Locale.ROOT);
     double factor;
@@ -145,9 +148,9 @@ public final class Timing {
     } catch (NumberFormatException e) {
       v = Double.NaN;
     }
-    if (!(v > 0) || Double.isInfinite(v)) {
+    if (!(v > 0) || v * factor > MAX_DURATION_NANOS) {
       throw new fcn.core.FcnException("--duration '" + text
-          + "' is not a positive duration; expected e.g. 30s, 500ms or 2m");
+          + "' is not a positive duration up to 24h; expected e.g. 30s, 500ms or 2m");
     }
     return (long) (v * factor);
   }

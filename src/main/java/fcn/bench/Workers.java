@@ -75,7 +75,11 @@ final class Workers implements AutoCloseable {
     }
   }
 
-  /** Stops the workers after their current job; queued jobs are dropped. */
+  /**
+   * Stops the workers after their current job and waits for them (up to a minute each); queued
+   * jobs are dropped. Waiting matters when the run fails: a worker still writing a prediction
+   * would otherwise race the exit, and its temp file could outlive the run.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -86,6 +90,17 @@ final class Workers implements AutoCloseable {
     normal.clear();
     for (Thread t : threads) {
       LockSupport.unpark(t);
+    }
+    for (Thread t : threads) {
+      if (t == Thread.currentThread()) {
+        continue;
+      }
+      try {
+        t.join(60_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
   }
 }

@@ -44,19 +44,20 @@ public final class BenchCommand implements Callable<Integer> {
           + "has symbolic dims). NAME= picks an input of a multi-input model. Repeatable.")
   List<String> inputShapes;
 
-  @Option(names = "--warmup", paramLabel = "N", defaultValue = "5",
-      description = "Untimed runs after the first run. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "5", converter = Limits.Warmup.class,
+      description = "Untimed runs after the first run, 0 to " + Limits.MAX_WARMUP + ". Default: ${DEFAULT-VALUE}.")
   int warmup;
 
   @ArgGroup(exclusive = true)
   Amount amount;
 
   static final class Amount {
-    @Option(names = "--iterations", paramLabel = "N", description = "Timed runs (default 100).")
+    @Option(names = "--iterations", paramLabel = "N", converter = Limits.Iterations.class,
+        description = "Timed runs, 1 to " + Limits.MAX_ITERATIONS + " (default 100).")
     Integer iterations;
 
     @Option(names = "--duration", paramLabel = "TIME",
-        description = "Time runs for this long instead, e.g. 30s, 500ms, 2m.")
+        description = "Time runs for this long instead, e.g. 30s, 500ms, 2m (at most 24h).")
     String duration;
   }
 
@@ -68,8 +69,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--split", paramLabel = "S", description = "Dataset split (VOC: ImageSets/Segmentation/S.txt).")
   String split;
 
-  @Option(names = "--ignore-label", paramLabel = "N",
-      description = "Label value left out of scoring (VOC default 255; e.g. 11 for CamVid).")
+  @Option(names = "--ignore-label", paramLabel = "N", converter = Limits.Label.class,
+      description = "Label value left out of scoring, 0 to 255 (VOC default 255; e.g. 11 for CamVid).")
   Integer ignoreLabel;
 
   @Option(names = "--preprocess", paramLabel = "caffe|torchvision", defaultValue = "caffe",
@@ -109,9 +110,9 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Class names, one a line (default: the dataset's classes.txt).")
   Path classes;
 
-  @Option(names = "--io-threads", paramLabel = "N", defaultValue = "0",
-      description = "Threads that decode, preprocess and score images beside the session with --dataset; "
-          + "0 = half the cores, 2 to 4. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--io-threads", paramLabel = "N", defaultValue = "0", converter = Limits.IoThreads.class,
+      description = "Threads that decode, preprocess and score images beside the session with --dataset, 0 to "
+          + Limits.MAX_IO_THREADS + "; 0 = half the cores, 2 to 4. Default: ${DEFAULT-VALUE}.")
   int ioThreads;
 
   @Option(names = "--report", paramLabel = "FILE.csv",
@@ -167,7 +168,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
     for (String s : inputShapes == null ? List.<String>of() : inputShapes) {
       int eq = s.indexOf('=');
-      o.inputShape(eq < 0 ? null : s.substring(0, eq).trim(), parseDims(s.substring(eq + 1)));
+      o.inputShape(eq < 0 ? null : s.substring(0, eq).trim(), InputShapes.dims(s, s.substring(eq + 1)));
     }
     if (datasetPath != null) {
       o.preprocess(preprocess());
@@ -202,25 +203,6 @@ public final class BenchCommand implements Callable<Integer> {
     return p;
   }
 
-  /** "1,3,500,500" or "1x3x500x500". */
-  static long[] parseDims(String text) {
-    String[] parts = text.trim().split("\\s*[,x]\\s*");
-    List<Long> dims = new ArrayList<>();
-    for (String p : parts) {
-      try {
-        long d = Long.parseLong(p);
-        if (d <= 0) {
-          throw new NumberFormatException();
-        }
-        dims.add(d);
-      } catch (NumberFormatException e) {
-        throw new FcnException("--input-shape '" + text + "': '" + p
-            + "' is not a positive size; expected e.g. 1,3,500,500 or data=1,3,500,500");
-      }
-    }
-    return dims.stream().mapToLong(Long::longValue).toArray();
-  }
-
   /** "360x480" -> {360, 480} (height, width). */
   static int[] parseSize(String text) {
     String[] parts = text.trim().toLowerCase(java.util.Locale.ROOT).split("x");
@@ -228,13 +210,14 @@ public final class BenchCommand implements Callable<Integer> {
       try {
         int h = Integer.parseInt(parts[0].trim());
         int w = Integer.parseInt(parts[1].trim());
-        if (h > 0 && w > 0) {
+        if (h > 0 && w > 0 && h <= Preprocess.MAX_SIDE && w <= Preprocess.MAX_SIDE) {
           return new int[] {h, w};
         }
       } catch (NumberFormatException ignored) {
         // Reported below.
       }
     }
-    throw new FcnException("--resize '" + text + "': expected HEIGHTxWIDTH, e.g. 360x480");
+    throw new FcnException("--resize '" + text + "': expected HEIGHTxWIDTH with sides 1 to " + Preprocess.MAX_SIDE
+        + ", e.g. 360x480");
   }
 }

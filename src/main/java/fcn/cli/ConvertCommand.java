@@ -104,6 +104,13 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    // -o onto an input (or a link to one), a device, FIFO or folder: refused before converting.
+    // fcn.core.AtomicFile checks again at the write; external data read by the importer is
+    // registered there.
+    for (Path p : sources) {
+      fcn.core.FileChecks.input(p);
+    }
+    fcn.core.FileChecks.checkOutput(output.toAbsolutePath(), output);
     Path[] caffe = verify ? verifiable() : null;
     if (!(verifyTolerance >= 0) || Double.isInfinite(verifyTolerance)) {
       throw new FcnException("--verify-tolerance must be a finite number >= 0, got " + verifyTolerance);

@@ -45,6 +45,12 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(new ErrorHandler());
+    // Inputs registered by one command must not block the outputs of the next (tests run many
+    // commands in one JVM).
+    cl.setExecutionStrategy(parsed -> {
+      fcn.core.FileChecks.clearInputs();
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setParameterExceptionHandler((ex, args) -> {
       PrintWriter err = ex.getCommandLine().getErr();
       err.println("fcn: " + ex.getMessage());
@@ -103,6 +109,7 @@ public final class Main implements Runnable {
       }
       String ort;
       try {
+        fcn.runtime.OrtNatives.prepare();
         ort = ai.onnxruntime.OrtEnvironment.getEnvironment().getVersion();
       } catch (Throwable t) {
         ort = "unavailable (" + t.getMessage() + ")";

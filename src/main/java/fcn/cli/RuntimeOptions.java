@@ -22,8 +22,9 @@ public final class RuntimeOptions {
           + "or cuda (fail if CUDA cannot load). Default: ${DEFAULT-VALUE}.")
   Device device = Device.AUTO;
 
-  @Option(names = "--threads", paramLabel = "N", defaultValue = "0",
-      description = "ONNX Runtime intra-op threads; 0 = its default (one per physical core). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--threads", paramLabel = "N", defaultValue = "0", converter = Limits.Threads.class,
+      description = "ONNX Runtime intra-op threads, 0 to " + Limits.MAX_THREADS
+          + "; 0 = its default (one per physical core). Default: ${DEFAULT-VALUE}.")
   int threads;
 
   @Option(names = "--opt-level", paramLabel = "all|extended|basic|none", defaultValue = "all",

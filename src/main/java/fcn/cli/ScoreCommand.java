@@ -29,7 +29,8 @@ public final class ScoreCommand implements Callable<Integer> {
   @Option(names = "--split", paramLabel = "S", description = "Split (VOC: ImageSets/Segmentation/S.txt). Default: val, else the first.")
   String split;
 
-  @Option(names = "--ignore-label", paramLabel = "N", description = "Label value left out of scoring. Default: 255 for VOC, none otherwise.")
+  @Option(names = "--ignore-label", paramLabel = "N", converter = Limits.Label.class,
+      description = "Label value left out of scoring, 0 to 255. Default: 255 for VOC, none otherwise.")
   Integer ignoreLabel;
 
   @Option(names = "--classes", paramLabel = "FILE", description = "Class names, one per line (line order = index). Default: the dataset's.")

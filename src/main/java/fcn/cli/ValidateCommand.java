@@ -99,6 +99,7 @@ public final class ValidateCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    fcn.core.FileChecks.input(model); // --report/--json onto the model would replace it
     if ((fixtures == null) == (againstCaffe == null)) {
       throw new FcnException("give either --fixtures DIR or --against-caffe NET.prototxt WEIGHTS.caffemodel");
     }

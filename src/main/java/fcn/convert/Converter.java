@@ -110,9 +110,7 @@ public final class Converter {
 
   static Graph load(ConvertRequest r) {
     for (Path p : r.sources()) {
-      if (!Files.isRegularFile(p)) {
-        throw new FcnException(p + ": no such file");
-      }
+      fcn.core.FileChecks.requireFile(p, "a model file (.prototxt, .caffemodel or .onnx)");
     }
     if (kind(r.sources()) == SourceKind.ONNX) {
       Map<String, Shape> shapes = new LinkedHashMap<>();

@@ -13,21 +13,32 @@ import java.nio.file.StandardOpenOption;
 /**
  * Writes a file all-or-nothing: bytes go to a temp file beside the target, which is renamed
  * over the target only by {@link #commit()}. Closing without commit deletes the temp file, so
- * a failed run never leaves a partial output. Owns the temp file; close() is idempotent.
+ * a failed run never leaves a partial output. Owns the temp file; close() is idempotent. The temp
+ * file is registered with {@link TempFiles}, so a signal that ends the JVM removes it too.
+ *
+ * <p>Refuses a target that exists and is not a regular file (renaming over {@code /dev/null} or
+ * a FIFO would replace it with a plain file) or that is one of the run's inputs
+ * ({@link FileChecks#checkOutput}), before anything is written.
  */
 public final class AtomicFile implements AutoCloseable {
   private final Path target;
   private final Path temp;
+  private final Path shown;
   private OutputStream out;
   private boolean done;
 
   public AtomicFile(Path target) {
     this.target = target.toAbsolutePath();
+    this.shown = target;
+    FileChecks.checkOutput(this.target, target);
     try {
       Path dir = this.target.getParent();
-      if (dir != null) {
-        Files.createDirectories(dir);
+      String dirKind = FileChecks.notAFile(dir);
+      if (Files.exists(dir) && !Files.isDirectory(dir)) {
+        throw new FcnException("cannot write " + target + ": " + dir + " "
+            + (dirKind == null ? "is a file" : dirKind) + ", expected a folder");
       }
+      Files.createDirectories(dir);
       // Not Files.createTempFile: it makes the file 0600, and the rename would hand the user an
       // output nobody else can read. A plain create-new open gets the umask's usual mode.
       Path t;
@@ -37,6 +48,12 @@ public final class AtomicFile implements AutoCloseable {
             + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         try {
           o = Files.newOutputStream(t, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+          try {
+            TempFiles.register(t);
+          } catch (FcnException e) {
+            o.close();
+            throw e;
+          }
           break;
         } catch (FileAlreadyExistsException e) {
           // Another writer's temp file: pick another name.
@@ -45,7 +62,7 @@ public final class AtomicFile implements AutoCloseable {
       this.temp = t;
       this.out = new java.io.BufferedOutputStream(o, 1 << 16);
     } catch (IOException e) {
-      throw new FcnException("cannot write " + target + ": " + e.getMessage(), e);
+      throw new FcnException("cannot write " + target + ": " + FileChecks.reason(e), e);
     }
   }
 
@@ -62,14 +79,17 @@ public final class AtomicFile implements AutoCloseable {
   public void commit() {
     try {
       out.close();
+      // Again just before the rename: the target may have become a FIFO or link since.
+      FileChecks.checkOutput(target, shown);
       try {
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
       }
       done = true;
+      TempFiles.unregister(temp);
     } catch (IOException e) {
-      throw new FcnException("cannot write " + target + ": " + e.getMessage(), e);
+      throw new FcnException("cannot write " + target + ": " + FileChecks.reason(e), e);
     }
   }
 
@@ -94,10 +114,6 @@ public final class AtomicFile implements AutoCloseable {
     } catch (IOException ignored) {
       // The temp file is deleted below anyway.
     }
-    try {
-      Files.deleteIfExists(temp);
-    } catch (IOException ignored) {
-      // Best effort: a stray temp file is not a partial output.
-    }
+    TempFiles.delete(temp);
   }
 }

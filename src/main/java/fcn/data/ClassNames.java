@@ -26,11 +26,12 @@ public final class ClassNames {
    * that explains the ignore label below the names). Duplicate names are an error.
    */
   public static List<String> read(Path file) {
+    fcn.core.FileChecks.requireFile(file, "a class list (one name per line)");
     List<String> lines;
     try {
       lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new FcnException(file + ": cannot read class list: " + e.getMessage(), e);
+      throw new FcnException(file + ": cannot read class list: " + fcn.core.FileChecks.reason(e), e);
     }
     List<String> names = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();

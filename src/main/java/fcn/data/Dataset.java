@@ -81,9 +81,17 @@ public final class Dataset {
    * @throws FcnException naming the file when the path, a split or a listed file is missing
    */
   public static Dataset open(Path path, String split, Integer ignoreLabel) {
+    if (ignoreLabel != null && (ignoreLabel < 0 || ignoreLabel > 255)) {
+      throw new FcnException("--ignore-label " + ignoreLabel + ": expected 0 to 255 (label PNGs hold 8-bit values)");
+    }
     if (!Files.exists(path)) {
       throw new FcnException(path + ": no such dataset; expected a VOCdevkit folder, a list file of "
           + "'IMAGE LABEL' lines, or a folder with images/ and labels/");
+    }
+    String kind = fcn.core.FileChecks.notAFile(path);
+    if (kind != null && !Files.isDirectory(path)) {
+      throw new FcnException(path + ": " + kind + "; expected a VOCdevkit folder, a list file of 'IMAGE LABEL' lines, "
+          + "or a folder with images/ and labels/");
     }
     if (Files.isRegularFile(path)) {
       if (split != null && !split.equals(stem(path))) {
@@ -275,7 +283,7 @@ public final class Dataset {
     try (Stream<Path> s = Files.list(dir)) {
       return s.sorted().toList();
     } catch (IOException e) {
-      throw new FcnException(dir + ": cannot list folder: " + e.getMessage(), e);
+      throw new FcnException(dir + ": cannot list folder: " + fcn.core.FileChecks.reason(e), e);
     }
   }
 
@@ -283,7 +291,7 @@ public final class Dataset {
     try {
       return Files.readAllLines(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new FcnException(file + ": cannot read: " + e.getMessage(), e);
+      throw new FcnException(file + ": cannot read: " + fcn.core.FileChecks.reason(e), e);
     }
   }
 

@@ -2,15 +2,17 @@ package fcn.data;
 
 import fcn.core.AtomicFile;
 import fcn.core.FcnException;
+import fcn.core.FileChecks;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -33,10 +35,15 @@ public final class Images {
 
   /** Decodes any ImageIO-readable image to 8-bit RGB (alpha dropped, gray replicated). */
   public static RgbImage readRgb(Path file) {
-    BufferedImage img = read(file);
+    Decoded d = decode(file);
+    BufferedImage img = d.image();
     int w = img.getWidth();
     int h = img.getHeight();
     byte[] out = new byte[3 * w * h];
+    if (d.cmyk() != null) {
+      cmykToRgb(d.cmyk(), out);
+      return new RgbImage(w, h, out);
+    }
     Raster r = img.getRaster();
     int type = img.getColorModel().getColorSpace().getType();
     if (img.getColorModel() instanceof IndexColorModel) {
@@ -68,6 +75,24 @@ public final class Images {
       }
     }
     return new RgbImage(w, h, out);
+  }
+
+  /**
+   * CMYK JPEG samples to RGB as libjpeg-based decoders (PIL, browsers) do: the samples are
+   * stored inverted (Adobe's convention, which they assume for every CMYK JPEG), so with true
+   * ink values C = 255 - s, R = (255 - C)(255 - K) / 255 = s_C x s_K / 255. Java's own CMYK colour
+   * space gets this wrong by about 50 levels on JDK 17.
+   */
+  private static void cmykToRgb(Raster r, byte[] out) {
+    int w = r.getWidth();
+    int h = r.getHeight();
+    int[] px = r.getPixels(r.getMinX(), r.getMinY(), w, h, (int[]) null);
+    for (int i = 0; i < w * h; i++) {
+      int k = px[4 * i + 3];
+      for (int c = 0; c < 3; c++) {
+        out[3 * i + c] = (byte) ((px[4 * i + c] * k + 127) / 255);
+      }
+    }
   }
 
   /**
@@ -142,6 +167,7 @@ public final class Images {
 
   /** Width and height without decoding the pixels. */
   public static int[] size(Path file) {
+    FileChecks.requireFile(file, "an image file (PNG or JPEG)");
     try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
       Iterator<ImageReader> it = in == null ? null : ImageIO.getImageReaders(in);
       if (it == null || !it.hasNext()) {
@@ -155,24 +181,86 @@ public final class Images {
         reader.dispose();
       }
     } catch (IOException e) {
-      throw new FcnException(file + ": cannot read image: " + e.getMessage(), e);
+      throw new FcnException(file + ": cannot read image: " + FileChecks.reason(e), e);
     }
   }
 
   static BufferedImage read(Path file) {
-    if (!Files.isRegularFile(file)) {
-      throw new FcnException(file + ": no such image file");
-    }
-    BufferedImage img;
-    try {
-      img = ImageIO.read(file.toFile());
+    return decode(file).image();
+  }
+
+  /** A decoded image; {@code cmyk} holds the raw samples of a 4-channel (CMYK) JPEG, else null. */
+  private record Decoded(BufferedImage image, Raster cmyk) {}
+
+  /**
+   * Decodes the first image of {@code file} completely or fails naming it. ImageIO's JPEG reader
+   * only warns on a truncated or corrupt stream and returns an image padded with gray, which
+   * would then be scored as if it were the photo: any decoder warning is an error here.
+   */
+  private static Decoded decode(Path file) {
+    FileChecks.requireFile(file, "an image file (PNG or JPEG)");
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      Iterator<ImageReader> it = in == null ? null : ImageIO.getImageReaders(in);
+      if (it == null || !it.hasNext()) {
+        throw new FcnException(file + ": not a readable image (expected PNG or JPEG)");
+      }
+      ImageReader reader = it.next();
+      try {
+        List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener((src, w) -> warnings.add(w));
+        boolean jpeg = "jpeg".equalsIgnoreCase(reader.getFormatName());
+        reader.setInput(in, true, !jpeg);
+        BufferedImage img = reader.read(0);
+        if (jpeg && !warnings.isEmpty()) {
+          throw new FcnException(file + ": image does not decode completely (truncated or corrupt: "
+              + oneLine(warnings.get(0)) + ")");
+        }
+        Raster cmyk = null;
+        if (jpeg && img.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
+          if (adobeTransform(reader) == 2) {
+            throw new FcnException(file + ": a YCCK JPEG; expected an RGB, grayscale or CMYK image "
+                + "(convert it to RGB first)");
+          }
+          // The raster path returns the samples as stored, on every JDK (the image path inverts
+          // them on some versions and not on others).
+          reader.setInput(ImageIO.createImageInputStream(file.toFile()), true, true);
+          cmyk = reader.readRaster(0, null);
+        }
+        return new Decoded(img, cmyk);
+      } finally {
+        reader.dispose();
+      }
     } catch (IOException | RuntimeException e) {
-      throw new FcnException(file + ": cannot decode image: " + e.getMessage(), e);
+      if (e instanceof FcnException f) {
+        throw f;
+      }
+      String m = e.getMessage() == null ? "" : ": " + oneLine(e.getMessage());
+      throw new FcnException(file + ": cannot decode image (truncated or corrupt" + m + ")", e);
     }
-    if (img == null) {
-      throw new FcnException(file + ": not a readable image (expected PNG or JPEG)");
+  }
+
+  private static String oneLine(String s) {
+    String t = s.replaceAll("\\s+", " ").strip();
+    return t.length() > 100 ? t.substring(0, 100) + "..." : t;
+  }
+
+  /** The Adobe APP14 marker's colour transform (0 CMYK, 1 YCbCr, 2 YCCK), or -1 without one. */
+  private static int adobeTransform(ImageReader reader) throws IOException {
+    javax.imageio.metadata.IIOMetadata md = reader.getImageMetadata(0);
+    if (md == null) {
+      return -1;
     }
-    return img;
+    org.w3c.dom.Node tree = md.getAsTree("javax_imageio_jpeg_image_1.0");
+    org.w3c.dom.NodeList l = ((javax.imageio.metadata.IIOMetadataNode) tree).getElementsByTagName("app14Adobe");
+    if (l.getLength() == 0) {
+      return -1;
+    }
+    String t = ((org.w3c.dom.Element) l.item(0)).getAttribute("transform");
+    try {
+      return Integer.parseInt(t);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   /**
@@ -235,7 +323,7 @@ public final class Images {
       }
       out.commit();
     } catch (IOException e) {
-      throw new FcnException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new FcnException("cannot write " + file + ": " + FileChecks.reason(e), e);
     } finally {
       writer.dispose();
     }

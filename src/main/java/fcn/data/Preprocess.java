@@ -22,6 +22,9 @@ public final class Preprocess {
     RGB, BGR
   }
 
+  /** Largest --resize side: beyond it one input tensor alone passes a few GB. */
+  public static final int MAX_SIDE = 16384;
+
   private final ChannelOrder order;
   private final double scale;
   private final double[] mean;
@@ -36,9 +39,19 @@ public final class Preprocess {
     this.std = std;
     this.resizeWidth = rw;
     this.resizeHeight = rh;
+    // Non-finite values would turn every input into NaN or infinity and the run would still
+    // "score" (a mean IU of a few percent) with exit 0.
+    if (!Double.isFinite(scale) || scale <= 0) {
+      throw new FcnException("--scale " + scale + ": expected a finite number > 0 (e.g. 0.00392156862745098 for 1/255)");
+    }
+    for (double m : mean) {
+      if (!Double.isFinite(m)) {
+        throw new FcnException("--mean " + Arrays.toString(mean) + ": expected finite numbers");
+      }
+    }
     for (double s : std) {
-      if (s == 0 || Double.isNaN(s)) {
-        throw new FcnException("preprocess std " + Arrays.toString(std) + " contains 0 or NaN; expected non-zero values");
+      if (s == 0 || !Double.isFinite(s)) {
+        throw new FcnException("--std " + Arrays.toString(std) + ": expected finite, non-zero numbers");
       }
     }
   }
@@ -101,8 +114,9 @@ public final class Preprocess {
 
   /** Bilinear resize to width x height before normalising; (0, 0) = keep the image's size. */
   public Preprocess withResize(int width, int height) {
-    if (width < 0 || height < 0 || (width == 0) != (height == 0)) {
-      throw new FcnException("resize " + width + "x" + height + ": expected positive width and height (or none)");
+    if (width < 0 || height < 0 || (width == 0) != (height == 0) || width > MAX_SIDE || height > MAX_SIDE) {
+      throw new FcnException("--resize " + height + "x" + width + ": expected positive height and width up to "
+          + MAX_SIDE + " (or none)");
     }
     return new Preprocess(order, scale, mean, std, width, height);
   }

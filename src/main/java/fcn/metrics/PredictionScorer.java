@@ -43,8 +43,10 @@ public final class PredictionScorer {
    *     has none, to infer classes 0..max value seen from the data
    */
   public static Result score(Path predictions, Dataset dataset, List<String> classNames) {
-    if (!Files.isDirectory(predictions)) {
-      throw new FcnException(predictions + ": no such predictions folder; expected a folder of ID.png class maps");
+    fcn.core.FileChecks.requireDirectory(predictions, "a folder of ID.png class maps");
+    if (dataset.samples().isEmpty()) {
+      // As bench: scoring nothing must not read as a result (it printed "0 scored", exit 0).
+      throw new FcnException(dataset.root() + ": no samples (" + dataset.describe() + "); nothing to score");
     }
     List<String> given = classNames != null && !classNames.isEmpty() ? classNames : dataset.classNames();
     boolean infer = given.isEmpty();
@@ -169,7 +171,7 @@ public final class PredictionScorer {
       return s.filter(p -> p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png"))
           .filter(Files::isRegularFile).sorted().toList();
     } catch (IOException e) {
-      throw new FcnException(dir + ": cannot list: " + e.getMessage(), e);
+      throw new FcnException(dir + ": cannot list: " + fcn.core.FileChecks.reason(e), e);
     }
   }
 }

@@ -2,6 +2,7 @@ package fcn.report;
 
 import fcn.core.AtomicFile;
 import fcn.core.FcnException;
+import fcn.core.FileChecks;
 import fcn.metrics.Scores;
 import java.io.IOException;
 import java.io.StringReader;
@@ -14,7 +15,9 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
@@ -38,6 +41,9 @@ public final class BenchReport {
       "images_per_s", "gflops", "gflops_per_s", "dataset", "split", "images", "pixel_acc", "mean_acc", "mean_iu",
       "fw_iu", "host");
 
+  /** Columns holding fractions (score.py's scale): a value outside 0..1 is a malformed report. */
+  static final Set<String> FRACTIONS = Set.of("pixel_acc", "mean_acc", "mean_iu", "fw_iu");
+
   static final CSVFormat FORMAT = CSVFormat.DEFAULT.builder().setRecordSeparator("\n").build();
 
   // Appends in one JVM are serialised; separate processes appending to one file at the same
@@ -55,6 +61,10 @@ public final class BenchReport {
   public static void append(Path csv, BenchRecord record) {
     synchronized (LOCK) {
       String existing = "";
+      String kind = FileChecks.notAFile(csv);
+      if (kind != null) {
+        throw new FcnException(csv + ": " + kind + "; expected a CSV report file to append to");
+      }
       if (Files.exists(csv)) {
         existing = readString(csv);
         parse(csv, existing);
@@ -70,12 +80,30 @@ public final class BenchReport {
     }
   }
 
-  /** All rows of a report, in file order. */
+  /** All rows of a report, in file order (none for an empty or header-only file). */
   public static List<BenchRecord> read(Path csv) {
-    if (!Files.isRegularFile(csv)) {
-      throw new FcnException(csv + ": no such report file; expected a CSV written by fcn bench/score");
-    }
+    FileChecks.requireFile(csv, "a CSV report written by fcn bench/score");
     return parse(csv, readString(csv));
+  }
+
+  /**
+   * The rows of a report that must have some, as the gate needs: an empty (0-byte or blank) or
+   * header-only file is refused naming it, so a truncated or emptied baseline cannot pass.
+   *
+   * @param role what the file is for, e.g. "baseline", for the message
+   */
+  public static List<BenchRecord> readRows(Path csv, String role) {
+    FileChecks.requireFile(csv, "a CSV report written by fcn bench/score");
+    String text = readString(csv);
+    if (text.isBlank()) {
+      throw new FcnException(csv + ": " + role + " report is empty; expected the header and at least one row"
+          + " written by fcn bench/score --report");
+    }
+    List<BenchRecord> rows = parse(csv, text);
+    if (rows.isEmpty()) {
+      throw new FcnException(csv + ": " + role + " report has a header but no rows; expected at least one row");
+    }
+    return rows;
   }
 
   private static List<BenchRecord> parse(Path csv, String text) {
@@ -90,8 +118,7 @@ public final class BenchReport {
         if (header) {
           header = false;
           if (!cells.equals(COLUMNS)) {
-            throw new FcnException(csv + ": header does not match the report schema; expected: "
-                + String.join(",", COLUMNS));
+            throw new FcnException(csv + ": header does not match the report schema: " + schemaDiff(cells));
           }
           continue;
         }
@@ -105,9 +132,47 @@ public final class BenchReport {
         out.add(fromCells(csv, p.getCurrentLineNumber(), cells));
       }
     } catch (IOException | UncheckedIOException | IllegalStateException e) {
-      throw new FcnException(csv + ": not a valid CSV report: " + e.getMessage(), e);
+      // commons-csv wraps its CSVException in UncheckedIOException, whose message starts with
+      // the class name: show the parser's own words.
+      Throwable t = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+      String m = t.getMessage() == null ? "unreadable" : t.getMessage().replaceAll("\\s+", " ");
+      throw new FcnException(csv + ": not a valid CSV report: " + m, e);
     }
     return out;
+  }
+
+  /** Which columns differ from {@link #COLUMNS}: missing, unexpected, or the order. */
+  static String schemaDiff(List<String> header) {
+    Set<String> have = new LinkedHashSet<>(header);
+    List<String> missing = COLUMNS.stream().filter(c -> !have.contains(c)).toList();
+    List<String> extra = header.stream().filter(c -> !COLUMNS.contains(c)).distinct().toList();
+    List<String> parts = new ArrayList<>();
+    if (!missing.isEmpty()) {
+      parts.add("missing " + shortList(missing));
+    }
+    if (!extra.isEmpty()) {
+      parts.add("unexpected " + shortList(extra));
+    }
+    if (parts.isEmpty()) {
+      if (have.size() < header.size()) {
+        parts.add("repeated columns");
+      } else {
+        for (int i = 0; i < COLUMNS.size(); i++) {
+          if (!COLUMNS.get(i).equals(header.get(i))) {
+            parts.add("column " + (i + 1) + " is " + header.get(i) + ", expected " + COLUMNS.get(i)
+                + " (same columns, other order)");
+            break;
+          }
+        }
+      }
+    }
+    return String.join("; ", parts) + " (schema: reports/README.md)";
+  }
+
+  private static String shortList(List<String> names) {
+    List<String> shown = names.stream().map(n -> n.length() > 30 ? n.substring(0, 30) + "..." : n).toList();
+    return shown.size() <= 6 ? String.join(",", shown)
+        : String.join(",", shown.subList(0, 6)) + " and " + (shown.size() - 6) + " more";
   }
 
   /** {@code DIR/NAME-classes.csv} for report {@code DIR/NAME.csv}. */
@@ -194,8 +259,8 @@ public final class BenchReport {
         .p95Ms(in.number("p95_ms")).p99Ms(in.number("p99_ms")).maxMs(in.number("max_ms"))
         .stdMs(in.number("std_ms")).imagesPerS(in.number("images_per_s")).gflops(in.number("gflops"))
         .gflopsPerS(in.number("gflops_per_s")).dataset(in.text("dataset")).split(in.text("split"))
-        .images(in.integer("images")).pixelAcc(in.number("pixel_acc")).meanAcc(in.number("mean_acc"))
-        .meanIu(in.number("mean_iu")).fwIu(in.number("fw_iu")).host(in.text("host"))
+        .images(in.integer("images")).pixelAcc(in.fraction("pixel_acc")).meanAcc(in.fraction("mean_acc"))
+        .meanIu(in.fraction("mean_iu")).fwIu(in.fraction("fw_iu")).host(in.text("host"))
         .build();
   }
 
@@ -208,8 +273,9 @@ public final class BenchReport {
       try {
         return parse.apply(s);
       } catch (IllegalArgumentException e) {
-        throw new FcnException(csv + ":" + line + ": column " + column + ": '" + s + "' is not "
-            + (e.getMessage() != null && e.getMessage().startsWith("an ") ? e.getMessage() : "a number"));
+        String m = e.getMessage();
+        throw new FcnException(csv + ":" + line + ": column " + column + ": '" + s + "' is "
+            + (m != null && (m.startsWith("an ") || m.startsWith("outside")) ? m : "not a number"));
       }
     }
 
@@ -217,20 +283,57 @@ public final class BenchReport {
       return get(column, s -> s);
     }
 
+    // Every integer column counts something (threads, runs, images): negative is malformed.
     Integer integer(String column) {
       return get(column, s -> {
+        int v;
         try {
-          return Integer.valueOf(s);
+          v = Integer.parseInt(s);
         } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("an integer");
+          throw new IllegalArgumentException("not an integer");
         }
+        if (v < 0) {
+          throw new IllegalArgumentException("outside its range: a count must be >= 0");
+        }
+        return v;
       });
     }
 
+    // Every other number is a time, a rate or a size: finite and >= 0 (an empty cell is the
+    // only way to say "not measured"; "NaN" text is read the same, as older reports wrote it).
     Double number(String column) {
       return get(column, s -> {
-        double d = Double.parseDouble(s);
-        return Double.isNaN(d) ? null : d;
+        double d;
+        try {
+          d = Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("not a number");
+        }
+        if (Double.isNaN(d)) {
+          return null;
+        }
+        if (!(d >= 0) || Double.isInfinite(d)) {
+          throw new IllegalArgumentException("outside its range: expected a finite number >= 0");
+        }
+        return d;
+      });
+    }
+
+    Double fraction(String column) {
+      return get(column, s -> {
+        double d;
+        try {
+          d = Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException("not a number");
+        }
+        if (Double.isNaN(d)) {
+          return null;
+        }
+        if (!(d >= 0 && d <= 1)) {
+          throw new IllegalArgumentException("outside 0..1: the report holds fractions (0.7531 for 75.31%), not percent");
+        }
+        return d;
       });
     }
   }
@@ -270,7 +373,7 @@ public final class BenchReport {
       // Spreadsheet programs like to save CSV with a byte-order mark; it is not part of the header.
       return s.startsWith("\uFEFF") ? s.substring(1) : s;
     } catch (IOException e) {
-      throw new FcnException(csv + ": cannot read: " + e.getMessage(), e);
+      throw new FcnException(csv + ": cannot read: " + FileChecks.reason(e), e);
     }
   }
 }

@@ -48,13 +48,13 @@ public final class Gate {
    */
   public record Options(Double maxMiouDrop, Double maxLatencyIncrease, double latencyNoiseMs, Path junitXml) {
     public Options {
-      if (maxMiouDrop != null && !(maxMiouDrop >= 0)) {
-        throw new FcnException("--max-miou-drop " + maxMiouDrop + ": expected a non-negative number of points");
+      if (maxMiouDrop != null && !(maxMiouDrop >= 0 && maxMiouDrop <= 100)) {
+        throw new FcnException("--max-miou-drop " + maxMiouDrop + ": expected 0 to 100 percentage points");
       }
       if (maxLatencyIncrease != null && !(maxLatencyIncrease >= 0)) {
         throw new FcnException("--max-latency-increase " + maxLatencyIncrease + "%: expected a non-negative percentage");
       }
-      if (!(latencyNoiseMs >= 0)) {
+      if (!(latencyNoiseMs >= 0) || Double.isInfinite(latencyNoiseMs)) {
         throw new FcnException("latency noise " + latencyNoiseMs + " ms: expected a non-negative number");
       }
     }
@@ -100,8 +100,15 @@ public final class Gate {
 
   /** Compares the two reports; writes JUnit XML if asked. */
   public static GateResult check(Path current, Path baseline, Options o) {
-    Map<Key, BenchRecord> cur = latest(BenchReport.read(current));
-    Map<Key, BenchRecord> base = latest(BenchReport.read(baseline));
+    if (o.maxMiouDrop() == null && o.maxLatencyIncrease() == null) {
+      throw new FcnException("no gate rule enabled: give --max-miou-drop and/or --max-latency-increase");
+    }
+    // Fail closed: an empty or header-only file is bad input (exit 2), never "nothing regressed".
+    Map<Key, BenchRecord> base = latest(BenchReport.readRows(baseline, "baseline"));
+    Map<Key, BenchRecord> cur = latest(BenchReport.readRows(current, "current"));
+    // --junit onto either report would replace it.
+    fcn.core.FileChecks.input(current);
+    fcn.core.FileChecks.input(baseline);
     List<GateResult.Row> rows = new ArrayList<>();
     for (Map.Entry<Key, BenchRecord> e : base.entrySet()) {
       BenchRecord c = cur.get(e.getKey());
@@ -125,6 +132,14 @@ public final class Gate {
       }
     }
     GateResult result = new GateResult(current, baseline, o, rows);
+    if (result.compared() == 0 && result.passed() && !base.isEmpty()) {
+      // Every matched row skipped every enabled rule: nothing was checked, which must not read
+      // as a pass (a baseline without the metric switches the gate off).
+      throw new FcnException(baseline + ": no row has " + (o.maxMiouDrop() != null ? "mean_iu" : "")
+          + (o.maxMiouDrop() != null && o.maxLatencyIncrease() != null ? " or " : "")
+          + (o.maxLatencyIncrease() != null ? "median_ms" : "")
+          + " for the gate to compare; nothing was checked");
+    }
     if (o.junitXml() != null) {
       result.writeJunit(o.junitXml());
     }

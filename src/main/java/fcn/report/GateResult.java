@@ -66,6 +66,19 @@ public final class GateResult {
     return rows;
   }
 
+  /** How many metric checks (mean_iu, median_latency) passed or failed, i.e. really compared. */
+  public int compared() {
+    int n = 0;
+    for (Row r : rows) {
+      for (Check c : r.checks()) {
+        if (!c.rule().equals("present") && c.status() != Status.SKIP) {
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
   /** True when no row failed. */
   public boolean passed() {
     return rows.stream().noneMatch(Row::failed);

@@ -36,6 +36,12 @@ public final class ScoreJob {
   public record Outcome(PredictionScorer.Result result, BenchRecord record, List<Path> written, String summary) {}
 
   public static Outcome run(Request r) {
+    if (r.report() != null) {
+      // Checked before scoring, not after: a FIFO or folder named as the report is refused now.
+      for (Path p : List.of(r.report(), BenchReport.classesFile(r.report()), BenchReport.confusionFile(r.report()))) {
+        fcn.core.FileChecks.checkOutput(p.toAbsolutePath(), p);
+      }
+    }
     Dataset ds = Dataset.open(r.dataset(), r.split(), r.ignoreLabel());
     List<String> names = r.classesFile() != null ? ClassNames.read(r.classesFile()) : null;
     PredictionScorer.Result res = PredictionScorer.score(r.predictions(), ds, names);

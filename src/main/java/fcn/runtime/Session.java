@@ -153,6 +153,7 @@ public final class Session implements ReferenceRunner {
 
   /** True when the ONNX Runtime on the class path was built with the CUDA execution provider. */
   public static boolean cudaInBuild() {
+    OrtNatives.prepare();
     try {
       return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
     } catch (RuntimeException | LinkageError e) {
@@ -166,6 +167,7 @@ public final class Session implements ReferenceRunner {
   }
 
   private static OrtEnvironment environment() {
+    OrtNatives.prepare(); // before ORT's first class initialises: no temp folder per run
     try {
       // ORT's own log lines (unused initializers, the CUDA loader) would drown fcn's one-line
       // messages; whatever matters reaches us as an OrtException and is reported from there.

@@ -104,6 +104,7 @@ public final class AgainstReference {
       Path tmp;
       try {
         tmp = Files.createTempDirectory("fcn-against-caffe-");
+        fcn.core.TempFiles.register(tmp); // removed on SIGTERM/Ctrl-C too
       } catch (IOException e) {
         throw new FcnException("cannot create a temporary folder for the Caffe fixtures: " + e.getMessage(), e);
       }
@@ -124,7 +125,7 @@ public final class AgainstReference {
         return new Result(new ValidationReport(model.model().toString(),
             model.describe() + " vs " + caffe.describe(), model.loadMillis(), results, tolerances.describe()), notes);
       } finally {
-        FixtureGenerator.deleteTree(tmp);
+        fcn.core.TempFiles.delete(tmp);
       }
     }
   }

@@ -71,7 +71,9 @@ public final class FixtureGenerator {
     Path tmp;
     try {
       Files.createDirectories(parent);
-      tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".tmp");
+      // Not Files.createTempDirectory: its 0700 would become the output folder's mode. Registered
+      // so that a signal mid-run removes it.
+      tmp = fcn.core.TempFiles.createDirectory(parent, target.getFileName() + ".");
     } catch (IOException e) {
       throw new FcnException("cannot create " + target + ": " + e.getMessage(), e);
     }
@@ -89,13 +91,14 @@ public final class FixtureGenerator {
         deleteTree(target);
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      fcn.core.TempFiles.unregister(tmp);
       done = true;
       return setDirs;
     } catch (IOException e) {
       throw new FcnException("cannot write fixtures to " + target + ": " + e.getMessage(), e);
     } finally {
       if (!done) {
-        deleteTree(tmp);
+        fcn.core.TempFiles.delete(tmp);
       }
     }
   }

@@ -128,11 +128,11 @@ class BenchCommandTest {
 
   @Test
   void parsesShapesAndSizes() {
-    assertArrayEquals(new long[] {1, 3, 500, 500}, BenchCommand.parseDims("1,3,500,500"));
-    assertArrayEquals(new long[] {1, 3, 360, 480}, BenchCommand.parseDims("1x3x360x480"));
+    assertArrayEquals(new long[] {1, 3, 500, 500}, InputShapes.dims("1,3,500,500", "1,3,500,500"));
+    assertArrayEquals(new long[] {1, 3, 360, 480}, InputShapes.dims("1x3x360x480", "1x3x360x480"));
     assertArrayEquals(new int[] {360, 480}, BenchCommand.parseSize("360x480"));
     assertThrows(FcnException.class, () -> BenchCommand.parseSize("360"));
-    assertThrows(FcnException.class, () -> BenchCommand.parseDims("1,3,a,4"));
+    assertThrows(FcnException.class, () -> InputShapes.dims("1,3,a,4", "1,3,a,4"));
   }
 
   @Test
