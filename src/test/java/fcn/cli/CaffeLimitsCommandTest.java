@@ -120,7 +120,13 @@ class CaffeLimitsCommandTest {
     Path good = prototxt("good.prototxt", net("Convolution", "num_output: 4 kernel_size: 3"));
     CliRun r = fcn("convert", good.toString(), "--random-weights", "1", "--input-shape", "data=1,3,99999999999,64",
         "-o", tmp.resolve("out.onnx").toString());
-    assertRefused(r, good + ": input 'data' has shape 1x3x99999999999x64; expected sizes 1 to 2147483647");
+    // The option parser refuses the size before any import...
+    assertRefused(r, "'99999999999' is not a size from 1 to 2147483647");
+    // ...and the importer refuses it when the prototxt itself declares it.
+    Path huge = prototxt("huge.prototxt", net("Convolution", "num_output: 4 kernel_size: 3")
+        .replace("dim: 16 dim: 16", "dim: 99999999999 dim: 64"));
+    r = fcn("convert", huge.toString(), "--random-weights", "1", "-o", tmp.resolve("out.onnx").toString());
+    assertRefused(r, huge + ": input 'data' has shape 1x3x99999999999x64; expected sizes 1 to 2147483647");
     r = fcn("convert", good.toString(), "--random-weights", "1", "--input-shape", "data=1,3,30000,30000",
         "-o", tmp.resolve("out.onnx").toString());
     assertRefused(r, good + ": blob 'data' would be 1x3x30000x30000, over 2147483647 elements");
@@ -135,6 +141,11 @@ class CaffeLimitsCommandTest {
     Path out = tmp.resolve("out.onnx");
     CliRun r = fcn("convert", good.toString(), w.toString(), "--input-shape", "data=1,3,99999999999,64", "--verify",
         "-o", out.toString());
+    assertRefused(r, "'99999999999' is not a size from 1 to 2147483647");
+    assertNothingWritten(out);
+    Path huge = prototxt("huge.prototxt", net("Convolution", "num_output: 4 kernel_size: 3")
+        .replace("dim: 16 dim: 16", "dim: 99999999999 dim: 64"));
+    r = fcn("convert", huge.toString(), w.toString(), "--verify", "-o", out.toString());
     assertRefused(r, "input 'data' has shape 1x3x99999999999x64; expected sizes 1 to 2147483647");
     assertNothingWritten(out);
     // The JVM is alive and the same pair verifies at a sane size.
@@ -164,7 +175,12 @@ class CaffeLimitsCommandTest {
         "dup.prototxt: layers 2 and 3 are both named 'conv1'");
     Path good = prototxt("good.prototxt", net("Convolution", "num_output: 4 kernel_size: 3"));
     assertRefused(fcn("fixtures", good.toString(), w.toString(), "--input-shape", "data=1,3,99999999999,64",
-        "-o", fx.toString()), "input 'data' has shape 1x3x99999999999x64");
+        "-o", fx.toString()), "'99999999999' is not a size from 1 to 2147483647");
+    assertNothingWritten(fx);
+    Path huge = prototxt("huge.prototxt", net("Convolution", "num_output: 4 kernel_size: 3")
+        .replace("dim: 16 dim: 16", "dim: 99999999999 dim: 64"));
+    assertRefused(fcn("fixtures", huge.toString(), w.toString(), "-o", fx.toString()),
+        "input 'data' has shape 1x3x99999999999x64");
     assertNothingWritten(fx);
   }
 
