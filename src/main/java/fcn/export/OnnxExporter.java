@@ -316,7 +316,7 @@ public final class OnnxExporter {
       b.addAttribute(attribute(e.getKey(), e.getValue()));
     }
     Op op = n.op();
-    if (opset < MIN_OPSET && LEGACY_FORMS.contains(op)) {
+    if (opset < MIN_OPSET && !validBefore13(n)) {
       throw FcnException.of("%s was changed or added by fcn and cannot be written at the source's"
           + " opset %d (the operator changed since); give --opset %d or later", n, opset, MIN_OPSET);
     }
@@ -334,10 +334,22 @@ public final class OnnxExporter {
     gp.addNode(b);
   }
 
-  /** IR ops whose canonical (opset-17) spelling is not valid before opset 13. */
-  private static final Set<Op> LEGACY_FORMS = java.util.EnumSet.of(Op.SQUEEZE, Op.UNSQUEEZE,
-      Op.REDUCE_SUM, Op.SPLIT, Op.SLICE, Op.PAD, Op.CLIP, Op.RESIZE, Op.UPSAMPLE, Op.SOFTMAX,
-      Op.LOG_SOFTMAX, Op.SHAPE);
+  /**
+   * Whether the IR's canonical (opset-17) spelling of {@code n} is also valid at this opset
+   * (9 to 12, for an old ONNX source written back at its own opset).
+   */
+  private boolean validBefore13(Node n) {
+    return switch (n.op()) {
+      // Axes / split sizes became inputs, Softmax's coercion to 2-D went away, in opset 13.
+      case SQUEEZE, UNSQUEEZE, REDUCE_SUM, SPLIT, SOFTMAX, LOG_SOFTMAX, UPSAMPLE -> false;
+      // Bounds, pads and sizes as inputs came with opset 10 (Slice) and 11 (the others).
+      case SLICE, SHAPE -> opset >= 10;
+      case PAD, CLIP -> opset >= 11;
+      // Resize-11 has roi and scales as required inputs; 13 made them optional.
+      case RESIZE -> opset >= 11 && n.input(1) != null && n.input(2) != null;
+      default -> true;
+    };
+  }
 
   /**
    * Shape's start/end came with opset 15; before it the same values are Shape, then Slice

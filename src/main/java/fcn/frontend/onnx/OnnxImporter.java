@@ -341,7 +341,8 @@ public final class OnnxImporter {
     }
     int[] pending = new int[nodes.size()];
     Map<Integer, List<Integer>> users = new HashMap<>();
-    Deque<Integer> ready = new ArrayDeque<>();
+    // Lowest index first: a file already in topological order keeps its node order.
+    java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
     for (int i = 0; i < nodes.size(); i++) {
       Set<Integer> deps = new HashSet<>();
       for (String in : nodes.get(i).getInputList()) {
