@@ -12,6 +12,7 @@ ONNX Runtime before and after `fcn convert` (plainly, --dynamic and --outputs):
   fp16resize.onnx  Cast to float16 and back around Resize(X, '', '', sizes), sizes from
                    Shape/Slice/Concat; Where, Expand, ScatterND
   contrib.onnx     com.microsoft FusedConv and Gelu (ORT CPU contrib ops), opset import kept
+  classifier.onnx  a QDQ conv and a contrib Gelu before Flatten + Gemm, for --fully-conv
 """
 import os
 import sys
@@ -163,8 +164,30 @@ def contrib(out):
     onnx.save(model, os.path.join(out, "contrib.onnx"))  # the checker does not know contrib ops
 
 
+def classifier(out):
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "x_scale", "x_zp"], ["xq"], name="x_q"),
+        helper.make_node("DequantizeLinear", ["xq", "x_scale", "x_zp"], ["xd"], name="x_dq"),
+        helper.make_node("Conv", ["xd", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Gelu", ["c"], ["g"], name="gelu", domain="com.microsoft"),
+        helper.make_node("MaxPool", ["g"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["f"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["logits"], name="fc", transB=1),
+    ]
+    inits = [init("x_scale", np.float32(0.02)), init("x_zp", np.uint8(128)),
+             init("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32)),
+             init("b", rng.standard_normal(4).astype(np.float32)),
+             init("fc_w", rng.standard_normal((5, 4 * 4 * 4)).astype(np.float32) * 0.1),
+             init("fc_b", rng.standard_normal(5).astype(np.float32))]
+    g = helper.make_graph(nodes, "classifier", [fin("x", 1, 3, 8, 8)], [fin("logits", 1, 5)], inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)],
+                              producer_name="make-passthrough-models")
+    model.ir_version = 7
+    onnx.save(model, os.path.join(out, "classifier.onnx"))
+
+
 if __name__ == "__main__":
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for make in (qdq, convinteger, qlinear, fp16resize, contrib):
+    for make in (qdq, convinteger, qlinear, fp16resize, contrib, classifier):
         make(out)

@@ -119,6 +119,34 @@ class OnnxPassThroughTest {
     }
   }
 
+  /** --fully-conv rewrites Flatten + Gemm and leaves the QDQ, contrib and other nodes as they came. */
+  @org.junit.jupiter.api.Test
+  void fullyConvRewritesOnlyTheClassifier() throws Exception {
+    Path src = models.resolve("classifier.onnx");
+    Path out = tmp.resolve("classifier-fc.onnx");
+    CliRun r = CliRun.fcn("convert", src.toString(), "--fully-conv", "-o", out.toString());
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    GraphProto before = ModelProto.parseFrom(Files.readAllBytes(src)).getGraph();
+    GraphProto after = ModelProto.parseFrom(Files.readAllBytes(out)).getGraph();
+    List<NodeProto> untouched = before.getNodeList().stream()
+        .filter(n -> !n.getName().equals("flatten") && !n.getName().equals("fc")).toList();
+    assertEquals(untouched, after.getNodeList().subList(0, untouched.size()));
+    assertTrue(after.getNodeList().stream().noneMatch(n -> n.getOpType().equals("Gemm")));
+
+    FloatTensor x = random(before.getInput(0));
+    float[] ref = run(src, x).get("logits").data();
+    FloatTensor got = run(out, x).get("logits");
+    assertArrayEquals(new long[] {1, 5, 1, 1}, got.shape());
+    // Gemm and a 7x7-style Conv sum in different orders: the project's rule, not bits.
+    float maxRef = 0;
+    double maxErr = 0;
+    for (int i = 0; i < ref.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(ref[i]));
+      maxErr = Math.max(maxErr, Math.abs((double) ref[i] - got.data()[i]));
+    }
+    assertTrue(maxErr <= 1e-4 * maxRef, "max|err| " + maxErr + " vs max|ref| " + maxRef);
+  }
+
   /** A real PyTorch export of F.interpolate(x, size=skip.shape[2:]) keeps its Resize form. */
   @ParameterizedTest
   @ValueSource(ints = {11, 13})
@@ -135,26 +163,28 @@ class OnnxPassThroughTest {
     ModelProto before = ModelProto.parseFrom(Files.readAllBytes(src));
     GraphProto g = before.getGraph();
     Map<String, NodeProto> producer = producers(g);
-    NodeProto resize = g.getNodeList().stream().filter(n -> n.getOpType().equals("Resize"))
-        .findFirst().orElseThrow();
-    // The form a user's export has: no roi and no scales (empty names at 13, empty constants at 11),
-    // sizes from Concat(Slice(Shape(x)), [H, W]).
-    for (int i = 1; i <= 2; i++) {
-      String in = resize.getInput(i);
-      if (opset >= 13) {
-        assertEquals("", in, "Resize input " + i);
-      } else {
-        NodeProto c = producer.get(in);
-        assertNotNull(c, in);
-        assertEquals("Constant", c.getOpType());
-        assertEquals(0, c.getAttribute(0).getT().getDims(0), "empty " + in);
+    List<NodeProto> resizes = g.getNodeList().stream().filter(n -> n.getOpType().equals("Resize")).toList();
+    assertEquals(2, resizes.size());
+    for (NodeProto resize : resizes) {
+      // The form a user's export has: no roi and no scales (empty names at 13, empty constants
+      // at 11), sizes from Concat(Slice(Shape(x)), [H, W]).
+      for (int i = 1; i <= 2; i++) {
+        String in = resize.getInput(i);
+        if (opset >= 13) {
+          assertEquals("", in, "Resize input " + i);
+        } else {
+          NodeProto c = producer.get(in);
+          assertNotNull(c, in);
+          assertEquals("Constant", c.getOpType());
+          assertEquals(0, c.getAttribute(0).getT().getDims(0), "empty " + in);
+        }
       }
+      NodeProto concat = producer.get(resize.getInput(3));
+      assertEquals("Concat", concat.getOpType());
+      NodeProto slice = producer.get(concat.getInput(0));
+      assertEquals("Slice", slice.getOpType());
+      assertEquals("Shape", producer.get(slice.getInput(0)).getOpType());
     }
-    NodeProto concat = producer.get(resize.getInput(3));
-    assertEquals("Concat", concat.getOpType());
-    NodeProto slice = producer.get(concat.getInput(0));
-    assertEquals("Slice", slice.getOpType());
-    assertEquals("Shape", producer.get(slice.getInput(0)).getOpType());
     assertEquals(opset, opsets(before).get(""));
 
     FloatTensor x = random(g.getInput(0));
@@ -169,14 +199,15 @@ class OnnxPassThroughTest {
       if (!dynamic) {
         assertEquals(g.getNodeList(), after.getGraph().getNodeList());
       } else {
-        assertTrue(after.getGraph().getNodeList().contains(resize), "the Resize node as it came");
+        assertTrue(after.getGraph().getNodeList().containsAll(resizes), "the Resize nodes as they came");
       }
       Map<String, FloatTensor> got = run(out, x);
       assertArrayEquals(ref.get("mask").data(), got.get("mask").data(), 0f, "bit-identical under ORT");
       if (dynamic) {
         long[] bigger = {1, 3, 26, 34};
         FloatTensor y = run(out, new FloatTensor(TestOnnx.random(5, 26 * 34 * 3), bigger)).get("mask");
-        assertArrayEquals(new long[] {1, 4, 26, 34}, y.shape(), "the upsampling follows the input size");
+        // enc1 has stride 2: the mask is half the input, as at the export size (20x28 -> 10x14).
+        assertArrayEquals(new long[] {1, 4, 13, 17}, y.shape(), "the upsampling follows the input size");
       }
     }
   }

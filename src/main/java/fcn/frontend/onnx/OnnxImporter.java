@@ -35,10 +35,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -47,18 +45,23 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads an ONNX model (default-domain opsets 9 to 21) into the IR, normalising every node to
- * the IR's canonical form, ONNX opset 17 semantics: attributes that later opsets turned into
- * inputs become constant inputs (Squeeze/Unsqueeze/ReduceSum axes, Split sizes, Pad pads and
- * value, Clip min/max, Slice starts/ends/axes), Upsample and opset-10 Resize become Resize,
- * attributes that opset 17 no longer has are dropped (Dropout ratio/is_test,
+ * Reads an ONNX model (default-domain opsets 9 to 21) into the IR. Operators the IR knows are
+ * normalised to its canonical form, ONNX opset 17 semantics: attributes that later opsets
+ * turned into inputs become constant inputs (Squeeze/Unsqueeze/ReduceSum axes, Split sizes,
+ * Pad pads and value, Clip min/max, Slice starts/ends/axes), Upsample and opset-10 Resize
+ * become Resize, attributes that opset 17 no longer has are dropped (Dropout ratio/is_test,
  * BatchNormalization spatial), opset-18 ReduceMean/ReduceMax axes inputs become attributes and
- * pre-13 Softmax/LogSoftmax keep their 2-D coercion explicitly.
+ * pre-13 Softmax/LogSoftmax keep their 2-D coercion explicitly. Each such node also keeps its
+ * source form, so that the exporter writes a node no pass touched back as it came. Every other
+ * operator (any op type or domain) becomes an {@link Op#OPAQUE} node with its attributes kept
+ * as bytes; operators with subgraphs are refused, all of them in one summarised line. The
+ * model's opset imports are recorded on the graph.
  *
  * <p>Tensor names are kept; initializers keep their exact type and bytes (also when they are
- * listed as graph inputs, which makes them constants); Constant nodes stay nodes. External
- * data is read only from inside the model's folder. Every problem with the file is an
- * {@link FcnException} whose one-line message starts with the file name. Stateless.
+ * listed as graph inputs, which makes them constants); Constant nodes stay nodes; nodes keep
+ * the file's order when it is topological. External data is read only from inside the model's
+ * folder. Every problem with the file is an {@link FcnException} whose one-line message starts
+ * with the file name. Stateless.
  */
 public final class OnnxImporter {
   public static final int MIN_OPSET = 9;
