@@ -218,12 +218,20 @@ class OnnxImporterTest {
     assertEquals(Op.OPAQUE, f2.op());
     assertEquals("com.example", f2.domain());
     assertEquals(Op.RELU, g.value("b").producer().op());
-    // Written back from the IR (at another opset, so not from the source form), attributes
-    // and domain come out byte for byte.
+    // Written back at the source's opset: attributes, domain and inputs byte for byte.
     ModelProto m = fcn.export.OnnxExporter.toProto(g, 17);
     assertEquals(strength, m.getGraph().getNode(0).getAttribute(0));
     assertEquals("com.example", m.getGraph().getNode(2).getDomain());
     assertEquals(List.of("x", ""), m.getGraph().getNode(0).getInputList());
+    // Written from the IR (the source form is for the source's opset only) when the opaque node
+    // is touched: still its own op type, domain and attribute bytes.
+    g.value("y").producer().setInput(0, g.value("a"));
+    ModelProto touched = fcn.export.OnnxExporter.toProto(g, 17);
+    assertEquals("com.example", touched.getGraph().getNode(2).getDomain());
+    assertEquals(List.of("a"), touched.getGraph().getNode(2).getInputList());
+    // An opaque ai.onnx operator is not written at another opset: fcn cannot tell what it means there.
+    FcnException e = assertThrows(FcnException.class, () -> fcn.export.OnnxExporter.toProto(g, 18));
+    assertTrue(e.getMessage().contains("Frobnicate x1 (f1)"), e.getMessage());
   }
 
   @Test
