@@ -373,6 +373,7 @@ public final class OnnxExporter {
     gp.addNode(slice);
   }
 
+  /** A new int64 initializer written with the model (not in the IR), by its name. */
   private String constantInput(String base, long... values) {
     String name = fresh(base);
     extraInitializers.add(tensorHeader(name, Tensor.vector(values))
@@ -383,9 +384,7 @@ public final class OnnxExporter {
   private void moveAttrToInput(NodeProto.Builder b, Node n, String attr, int slot) {
     long[] values = n.attrs().getInts(attr);
     removeAttr(b, attr);
-    String name = fresh(n.name() + "_" + attr);
-    extraInitializers.add(tensorHeader(name, Tensor.vector(values))
-        .setRawData(ByteString.copyFrom(Tensor.vector(values).rawBytes())).build());
+    String name = constantInput(n.name() + "_" + attr, values);
     while (b.getInputCount() < slot) {
       b.addInput("");
     }

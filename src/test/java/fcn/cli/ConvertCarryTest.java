@@ -97,6 +97,31 @@ class ConvertCarryTest {
   }
 
   @Test
+  void fullyConvNamesTheNodeWhoseShapeItNeeds() throws Exception {
+    TensorProto.Builder w = TensorProto.newBuilder().setName("w").setDataType(1).addDims(2).addDims(48);
+    for (int i = 0; i < 96; i++) {
+      w.addFloatData(i * 0.01f);
+    }
+    GraphProto.Builder g = GraphProto.newBuilder().setName("t").addInput(input("x", 1, 3, 4, 4))
+        .addInitializer(w)
+        .addNode(NodeProto.newBuilder().setOpType("Frobnicate").setDomain("com.example").setName("f")
+            .addInput("x").addOutput("a"))
+        .addNode(NodeProto.newBuilder().setOpType("Flatten").setName("flat").addInput("a").addOutput("v"))
+        .addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc").addInput("v").addInput("w")
+            .addOutput("y").addAttribute(AttributeProto.newBuilder().setName("transB").setI(1)
+                .setType(AttributeProto.AttributeType.INT)))
+        .addOutput(output("y"));
+    Path m = write(g, 13, "cls.onnx", "com.example", 1);
+    Path out = tmp.resolve("out.onnx");
+    CliRun r = CliRun.fcn("convert", m.toString(), "--fully-conv", "-o", out.toString());
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r.all());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains("--fully-conv") && r.err().contains("Flatten 'flat'")
+        && r.err().contains("Frobnicate 'f'"), r.err());
+    assertTrue(Files.notExists(out));
+  }
+
+  @Test
   void carriedStandardOperatorsStayAtTheirOpset() throws Exception {
     GraphProto.Builder g = GraphProto.newBuilder().setName("t").addInput(input("x", 1, 2, 3, 3))
         .addInitializer(TensorProto.newBuilder().setName("s").setDataType(1).addFloatData(0.1f))
