@@ -290,13 +290,14 @@ public final class OnnxImporter {
   }
 
   /**
-   * "LABEL: N nodes WHAT: Op xK (a, b, ...), ..." in about 200 characters at most, with every
-   * node named in the detail. Public for the other places that refuse many nodes at once.
+   * "LABEL: N nodes WHAT: Op xK (a, ...), ..." in about 200 characters at most, with every
+   * node named in the detail. {@code what} is plural ("use ...", "are ..."); one node gets the
+   * singular. Public for the other places that refuse many nodes at once.
    */
   public static FcnException manyNodes(String label, Map<String, List<String>> byOp, String what) {
     int total = byOp.values().stream().mapToInt(List::size).sum();
     String head = label + ": " + total + (total == 1 ? " node " : " nodes ")
-        + (total == 1 ? what.replaceFirst("^use ", "uses ") : what) + ": ";
+        + (total == 1 ? what.replaceFirst("^use ", "uses ").replaceFirst("^are ", "is ") : what) + ": ";
     StringBuilder full = new StringBuilder(head);
     List<String> parts = new ArrayList<>();
     byOp.forEach((op, names) -> {

@@ -235,6 +235,26 @@ class OnnxImporterTest {
   }
 
   @Test
+  void manyNodesStayOneShortLineWhateverTheirNumber() {
+    Map<String, List<String>> byOp = new java.util.LinkedHashMap<>();
+    for (int t = 0; t < 40; t++) {
+      List<String> names = new java.util.ArrayList<>();
+      for (int i = 0; i <= t; i++) {
+        names.add("a_rather_long_node_name_from_an_exporter_" + t + "_" + i);
+      }
+      byOp.put("com.vendor.ops:SomeLongOperatorName" + t, names);
+    }
+    FcnException e = OnnxImporter.manyNodes("model.onnx", byOp, "use subgraphs");
+    assertOneLine(e);
+    assertTrue(e.getMessage().length() <= 200, e.getMessage().length() + ": " + e.getMessage());
+    assertTrue(e.getMessage().startsWith("model.onnx: 820 nodes use subgraphs: "), e.getMessage());
+    assertTrue(e.getMessage().contains("more op types"), e.getMessage());
+    assertTrue(e.detail().contains("a_rather_long_node_name_from_an_exporter_39_39"), "the detail names all");
+    FcnException one = OnnxImporter.manyNodes("m.onnx", Map.of("Loop", List.of("l")), "use subgraphs");
+    assertEquals("m.onnx: 1 node uses subgraphs: Loop x1 (l)", one.getMessage());
+  }
+
+  @Test
   void truncatedAndGarbageFilesFailOnOneLine() throws IOException {
     byte[] good = Files.readAllBytes(TORCH.resolve("vgg16n/model_opset17.onnx"));
     Path trunc = tmp.resolve("trunc.onnx");
