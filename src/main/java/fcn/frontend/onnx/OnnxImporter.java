@@ -399,7 +399,7 @@ public final class OnnxImporter {
     int before = g.nodes().size();
     String d = np.getDomain();
     Op op = d.isEmpty() || d.equals("ai.onnx") ? Op.fromOnnx(np.getOpType()) : null;
-    if (op == null) {
+    if (op == null || !knowsAttributes(op, np)) {
       addOpaque(np);
     } else {
       addKnown(np, op);
@@ -409,6 +409,20 @@ public final class OnnxImporter {
       Node main = added.get(added.size() - 1);
       g.keepSourceForm(main, List.copyOf(added.subList(0, added.size() - 1)), np.toByteArray());
     }
+  }
+
+  /**
+   * Whether the IR's spec of {@code op} has every attribute the node uses. One it does not
+   * know (a newer opset's, an exporter's own) makes the node opaque rather than refused: it is
+   * carried as it came, and no pass relies on it.
+   */
+  private static boolean knowsAttributes(Op op, NodeProto np) {
+    for (AttributeProto ap : np.getAttributeList()) {
+      if (!op.attributes().containsKey(ap.getName()) && !ap.getName().equals("consumed_inputs")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A node name for the IR: the file's, or one made from the op and first output. */

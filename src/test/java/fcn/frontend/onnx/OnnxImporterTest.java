@@ -235,6 +235,18 @@ class OnnxImporterTest {
   }
 
   @Test
+  void aKnownOperatorWithAnAttributeFcnDoesNotKnowIsCarriedOpaquely() {
+    AttributeProto hint = str("vendor_hint", "fast");
+    GraphProto.Builder gp = GraphProto.newBuilder().addInput(input("x", 2))
+        .addNode(node("Relu", "r", List.of("x"), List.of("y"), hint)).addOutput(output("y"));
+    Graph g = importProto(gp, 17);
+    Node r = g.value("y").producer();
+    assertEquals(Op.OPAQUE, r.op());
+    assertEquals("Relu", r.opType());
+    assertEquals(hint, fcn.export.OnnxExporter.toProto(g, 17).getGraph().getNode(0).getAttribute(0));
+  }
+
+  @Test
   void manyNodesStayOneShortLineWhateverTheirNumber() {
     Map<String, List<String>> byOp = new java.util.LinkedHashMap<>();
     for (int t = 0; t < 40; t++) {
