@@ -49,10 +49,11 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "ONNX file to write (written to a temp file, then renamed).")
   Path output;
 
-  @Option(names = "--opset", defaultValue = "" + OnnxExporter.DEFAULT_OPSET, paramLabel = "N",
+  @Option(names = "--opset", paramLabel = "N",
       description = "ONNX opset to write, " + OnnxExporter.MIN_OPSET + " to " + OnnxExporter.MAX_OPSET
-          + ". Default: ${DEFAULT-VALUE}.")
-  int opset;
+          + " (or an ONNX source's own). Default: an ONNX source's own opset (nodes fcn does not"
+          + " change are written as they came), " + OnnxExporter.DEFAULT_OPSET + " for Caffe.")
+  Integer opset;
 
   @Option(names = "--outputs", split = ",", paramLabel = "NAME",
       description = "Graph outputs to keep (Caffe blob / ONNX tensor names). Default: the net's own.")
@@ -123,7 +124,12 @@ public final class ConvertCommand implements Callable<Integer> {
       throw new FcnException("--classes, --pool4, --pool3 and --keep-classifier go with --head fcn32s|fcn16s|fcn8s");
     }
     Map<String, long[]> shapes = InputShapes.parse(inputShapes, null);
-    ConvertRequest req = new ConvertRequest(sources, output, opset,
+    if (opset != null && (opset < OnnxExporter.MIN_SOURCE_OPSET || opset > OnnxExporter.MAX_OPSET)) {
+      throw FcnException.of("--opset %d is not supported: expected %d to %d", opset,
+          OnnxExporter.MIN_OPSET, OnnxExporter.MAX_OPSET);
+    }
+    ConvertRequest req = new ConvertRequest(sources, output,
+        opset == null ? ConvertRequest.SOURCE_OPSET : opset,
         outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic, inputPad);
     // The default rule of validate, with the scale --verify-tolerance gives.
     Tolerances tol = verify ? Tolerances.defaults().withAtolScale(verifyTolerance) : null;

@@ -73,6 +73,9 @@ public final class Main implements Runnable {
           || (parsed.subcommand() != null && hasVerbose(parsed));
       if (ex instanceof FcnException) {
         err.println("fcn: " + ex.getMessage());
+        if (verbose && ((FcnException) ex).detail() != null) {
+          err.println(((FcnException) ex).detail());
+        }
         if (verbose) {
           ex.printStackTrace(err);
         }

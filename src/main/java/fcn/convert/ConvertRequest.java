@@ -10,7 +10,9 @@ import java.util.Map;
  *
  * @param sources NET.prototxt [WEIGHTS.caffemodel], a caffemodel alone, or MODEL.onnx
  * @param output the ONNX file to write
- * @param opset ONNX opset to write ({@link OnnxExporter#MIN_OPSET}..{@link OnnxExporter#MAX_OPSET})
+ * @param opset ONNX opset to write ({@link OnnxExporter#MIN_OPSET}..{@link OnnxExporter#MAX_OPSET},
+ *     or an ONNX source's own), or {@link #SOURCE_OPSET} for the default: the ONNX source's
+ *     opset, {@link OnnxExporter#DEFAULT_OPSET} for Caffe
  * @param outputs graph outputs to keep (empty: the model's own outputs)
  * @param inputShapes input shape overrides by name
  * @param randomWeightsSeed seed for random weights when a Caffe net comes without weights
@@ -34,6 +36,9 @@ public record ConvertRequest(
     Boolean dynamic,
     int headInputPad) {
 
+  /** {@code opset} value meaning "the default": the ONNX source's own opset, 17 for Caffe. */
+  public static final int SOURCE_OPSET = 0;
+
   public ConvertRequest {
     sources = List.copyOf(sources);
     outputs = outputs == null ? List.of() : List.copyOf(outputs);
@@ -42,7 +47,7 @@ public record ConvertRequest(
 
   /** A request with defaults for everything but the sources and output. */
   public static ConvertRequest of(List<Path> sources, Path output) {
-    return new ConvertRequest(sources, output, OnnxExporter.DEFAULT_OPSET, List.of(), Map.of(),
+    return new ConvertRequest(sources, output, SOURCE_OPSET, List.of(), Map.of(),
         null, false, null, null, 100);
   }
 }

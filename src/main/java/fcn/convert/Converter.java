@@ -70,6 +70,11 @@ public final class Converter {
       boolean wantDynamic = r.dynamic() != null ? r.dynamic()
           : kind(r.sources()) == SourceKind.CAFFE || r.head() != null || r.fullyConv();
       if (wantDynamic) {
+        String unknown = Boolean.TRUE.equals(r.dynamic()) ? DynamicShapes.unknownOutputShape(g) : null;
+        if (unknown != null) {
+          throw new FcnException("--dynamic needs the output shapes to name their varying dims,"
+              + " but cannot infer " + unknown);
+        }
         if (DynamicShapes.isFullyConvolutional(g)) {
           DynamicShapes.makeSpatialSymbolic(g);
         } else if (Boolean.TRUE.equals(r.dynamic())) {
@@ -80,8 +85,20 @@ public final class Converter {
     } else if (Boolean.FALSE.equals(r.dynamic())) {
       throw new FcnException("--static needs fixed input sizes: give them with --input-shape");
     }
-    OnnxExporter.Written w = OnnxExporter.write(g, r.output(), r.opset());
+    OnnxExporter.Written w = OnnxExporter.write(g, r.output(), outputOpset(r, g));
     return summarize(g, w, (System.nanoTime() - t0) / 1e6, crops);
+  }
+
+  /**
+   * The opset to write: the one asked for, else the ONNX source's own (so that untouched nodes
+   * come out as they went in), else {@link OnnxExporter#DEFAULT_OPSET} for Caffe.
+   */
+  static int outputOpset(ConvertRequest r, Graph g) {
+    if (r.opset() != ConvertRequest.SOURCE_OPSET) {
+      return r.opset();
+    }
+    Long source = g.opsetImports().get("");
+    return source != null ? source.intValue() : OnnxExporter.DEFAULT_OPSET;
   }
 
   /** Decides the frontend from the source files' extensions. */
@@ -177,7 +194,7 @@ public final class Converter {
       Map<String, long[]> crops) {
     Map<String, Integer> ops = new TreeMap<>();
     for (Node n : g.nodes()) {
-      ops.merge(n.op().onnxName(), 1, Integer::sum);
+      ops.merge(n.domain().isEmpty() ? n.opType() : n.domain() + ":" + n.opType(), 1, Integer::sum);
     }
     long params = 0;
     for (Constant c : g.constants()) {

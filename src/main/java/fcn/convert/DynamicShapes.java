@@ -25,14 +25,27 @@ public final class DynamicShapes {
 
   private DynamicShapes() {}
 
-  /** Records static shapes at the declared input sizes on every value. */
+  /**
+   * Records static shapes at the declared input sizes on every value it can infer; values
+   * after an operator without a shape rule keep the shape the source declared (if any).
+   */
   public static void inferStatic(Graph g) {
     ShapeInference.apply(g);
+  }
+
+  /**
+   * Null when every output's shape can be inferred at the declared input sizes, else what
+   * stops it ("output 'y': QLinearFoo 'n' (fcn has no shape rule for QLinearFoo)"), for a
+   * pass that needs output shapes to say what it needed.
+   */
+  public static String unknownOutputShape(Graph g) {
+    Map<String, long[]> base = ShapeInference.infer(g, Map.of());
     for (Value out : g.outputs()) {
-      if (out.shape() == null) {
-        throw new FcnException("cannot work out the shape of output '" + out.name() + "'");
+      if (!base.containsKey(out.name())) {
+        return "output '" + out.name() + "': " + ShapeInference.whyUnknown(g, base, out);
       }
     }
+    return null;
   }
 
   /** True when the graph also infers at a second spatial size. */

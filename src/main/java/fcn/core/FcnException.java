@@ -8,12 +8,27 @@ package fcn.core;
  * treated as an internal error (a bug).
  */
 public class FcnException extends RuntimeException {
+  private final String detail;
+
   public FcnException(String message) {
     super(message);
+    this.detail = null;
+  }
+
+  /** With a longer text (e.g. every offending node) that the CLI prints only under --verbose. */
+  public FcnException(String message, String detail) {
+    super(message);
+    this.detail = detail;
+  }
+
+  /** The long form of the message, or null. */
+  public String detail() {
+    return detail;
   }
 
   public FcnException(String message, Throwable cause) {
     super(message, cause);
+    this.detail = null;
   }
 
   /** Formats the message, {@link String#format} style. */

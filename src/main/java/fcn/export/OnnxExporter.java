@@ -32,12 +32,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * Writes a {@link Graph} (canonical opset-17 IR) as an ONNX model at a chosen opset.
+ *
+ * <p>What a pass did not touch comes out as it went in: at the source model's own opset, a
+ * node that kept its source form ({@link Node#sourceFormIfUnchanged()}) is written in that
+ * form, opaque nodes keep their op type, domain and attributes byte for byte, and the source's
+ * opset imports of other domains are written back. Only initializers that a written node or
+ * output reads are written.
  *
  * <p>Output is deterministic: nodes in {@link Graph#topologicalOrder()}, initializers in
  * creation order, no timestamps. Weight bytes are wrapped, not copied, and streamed to disk, so
@@ -48,6 +56,8 @@ public final class OnnxExporter {
   public static final int DEFAULT_OPSET = 17;
   public static final int MIN_OPSET = 13;
   public static final int MAX_OPSET = 21;
+  /** An ONNX source at an older opset (9 to 12) can be written back at that opset. */
+  public static final int MIN_SOURCE_OPSET = 9;
   /** Above this many weight bytes the model is written with external data. */
   public static final long EXTERNAL_DATA_THRESHOLD = 1_900_000_000L;
   private static final int EXTERNAL_MIN_TENSOR_BYTES = 1024;
@@ -57,15 +67,40 @@ public final class OnnxExporter {
   private final Set<String> names = new HashSet<>();
   private final List<TensorProto> extraInitializers = new ArrayList<>();
 
+  private final boolean atSourceOpset;
+
   private OnnxExporter(Graph graph, int opset) {
-    if (opset < MIN_OPSET || opset > MAX_OPSET) {
-      throw FcnException.of("--opset %d is not supported: expected %d to %d", opset, MIN_OPSET,
-          MAX_OPSET);
+    Long source = graph.opsetImports().get("");
+    atSourceOpset = source != null && source == opset;
+    if ((opset < MIN_OPSET || opset > MAX_OPSET) && !(atSourceOpset && opset >= MIN_SOURCE_OPSET)) {
+      throw FcnException.of("--opset %d is not supported: expected %d to %d%s", opset, MIN_OPSET,
+          MAX_OPSET, source == null ? "" : " or the source's opset " + source);
     }
     this.graph = graph;
     this.opset = opset;
     for (Value v : graph.values()) {
       names.add(v.name());
+    }
+    if (!atSourceOpset) {
+      refuseOpaqueStandardNodes(source);
+    }
+  }
+
+  /**
+   * An opaque ai.onnx node means what its schema says at the source's opset; fcn has no
+   * schemas to tell whether it still means that at another one, so it is not written there.
+   */
+  private void refuseOpaqueStandardNodes(Long source) {
+    Map<String, List<String>> byOp = new LinkedHashMap<>();
+    for (Node n : graph.nodes()) {
+      if (n.op() == Op.OPAQUE && (n.domain().isEmpty() || n.domain().equals("ai.onnx"))) {
+        byOp.computeIfAbsent(n.opType(), k -> new ArrayList<>()).add(n.name());
+      }
+    }
+    if (!byOp.isEmpty()) {
+      throw fcn.frontend.onnx.OnnxImporter.manyNodes("--opset " + opset, byOp,
+          "are carried as they came at opset " + source + ", not rewritten for another opset"
+              + " (omit --opset to keep " + source + ")");
     }
   }
 
@@ -142,12 +177,32 @@ public final class OnnxExporter {
 
   private ModelProto model(ExternalSink sink) {
     GraphProto.Builder gp = GraphProto.newBuilder().setName(graph.name() == null ? "fcn" : graph.name());
-    for (Node n : graph.topologicalOrder()) {
-      emit(n, gp);
+    List<Node> order = graph.topologicalOrder();
+    Map<Node, NodeProto> forms = new IdentityHashMap<>();
+    Set<Node> covered = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    if (atSourceOpset) {
+      for (Node n : order) {
+        NodeProto form = sourceForm(n);
+        if (form != null) {
+          forms.put(n, form);
+          covered.addAll(n.sourceFormHelpers());
+        }
+      }
+    }
+    for (Node n : order) {
+      if (forms.containsKey(n)) {
+        gp.addNode(forms.get(n));
+      } else if (!covered.contains(n)) {
+        emit(n, gp);
+      }
+    }
+    Set<String> read = new HashSet<>();
+    for (NodeProto np : gp.getNodeList()) {
+      read.addAll(np.getInputList());
     }
     try {
       for (Constant c : graph.constants()) {
-        if (c.consumers().isEmpty() && !graph.outputs().contains(c)) {
+        if (!read.contains(c.name()) && !graph.outputs().contains(c)) {
           continue;
         }
         TensorProto.Builder t = tensorHeader(c.name(), c.data());
@@ -175,6 +230,11 @@ public final class OnnxExporter {
         .setProducerVersion(producerVersion())
         .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
         .setGraph(gp);
+    for (Map.Entry<String, Long> e : graph.opsetImports().entrySet()) {
+      if (!e.getKey().isEmpty()) {
+        m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+      }
+    }
     for (Map.Entry<String, String> e : graph.metadata().entrySet()) {
       m.addMetadataProps(entry(e.getKey(), e.getValue()));
     }
@@ -183,6 +243,9 @@ public final class OnnxExporter {
 
   /** The IR version that ONNX pairs with each opset (onnx/helper.py VERSION_TABLE). */
   static int irVersion(int opset) {
+    if (opset <= 12) {
+      return opset - 5; // 9 -> 4 ... 12 -> 7
+    }
     if (opset <= 14) {
       return 7;
     }
@@ -202,8 +265,42 @@ public final class OnnxExporter {
 
   // ---- Nodes, with the few changes between opset 13 and 21 that the IR's ops need ---------
 
+  /**
+   * The node's source form when it may be written: unchanged, every value it reads still
+   * written by the graph, and no output name now used by another value.
+   */
+  private NodeProto sourceForm(Node n) {
+    byte[] bytes = n.sourceFormIfUnchanged();
+    if (bytes == null) {
+      return null;
+    }
+    NodeProto np;
+    try {
+      np = NodeProto.parseFrom(bytes);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return null;
+    }
+    for (String in : np.getInputList()) {
+      Value v = in.isEmpty() ? null : graph.value(in);
+      if (!in.isEmpty() && (v == null || !(v instanceof Constant || v.producer() != null
+          || graph.inputs().contains(v)))) {
+        return null;
+      }
+    }
+    for (String out : np.getOutputList()) {
+      Value v = out.isEmpty() ? null : graph.value(out);
+      if (v != null && v.producer() != n) {
+        return null;
+      }
+    }
+    return np;
+  }
+
   private void emit(Node n, GraphProto.Builder gp) {
-    NodeProto.Builder b = NodeProto.newBuilder().setName(n.name()).setOpType(n.op().onnxName());
+    NodeProto.Builder b = NodeProto.newBuilder().setName(n.name()).setOpType(n.opType());
+    if (!n.domain().isEmpty()) {
+      b.setDomain(n.domain());
+    }
     // Optional trailing inputs that are absent are simply not listed; inner ones are "".
     int last = n.inputs().size() - 1;
     while (last >= 0 && n.input(last) == null) {
@@ -219,25 +316,75 @@ public final class OnnxExporter {
       b.addAttribute(attribute(e.getKey(), e.getValue()));
     }
     Op op = n.op();
+    if (opset < MIN_OPSET && !validBefore13(n)) {
+      throw FcnException.of("%s was changed or added by fcn and cannot be written at the source's"
+          + " opset %d (the operator changed since); give --opset %d or later", n, opset, MIN_OPSET);
+    }
     if ((op == Op.REDUCE_MEAN || op == Op.REDUCE_MAX) && opset >= 18 && n.attrs().has("axes")) {
       // Opset 18 moved ReduceMean/ReduceMax axes from an attribute to an input.
       moveAttrToInput(b, n, "axes", 1);
     } else if ((op == Op.REDUCE_MEAN || op == Op.REDUCE_MAX) && opset < 18 && n.input(1) != null) {
       throw FcnException.of("%s needs opset 18 or later (axes given as an input); got --opset %d", n, opset);
     } else if (op == Op.SHAPE && opset < 15 && (n.attrs().has("start") || n.attrs().has("end"))) {
-      throw FcnException.of("%s uses start/end, which need opset 15 or later; got --opset %d", n, opset);
+      shapeThenSlice(b, n, gp);
+      return;
     } else if (op == Op.BATCH_NORMALIZATION && opset < 14) {
       removeAttr(b, "training_mode");
     }
     gp.addNode(b);
   }
 
+  /**
+   * Whether the IR's canonical (opset-17) spelling of {@code n} is also valid at this opset
+   * (9 to 12, for an old ONNX source written back at its own opset).
+   */
+  private boolean validBefore13(Node n) {
+    return switch (n.op()) {
+      // Axes / split sizes became inputs, Softmax's coercion to 2-D went away, in opset 13.
+      case SQUEEZE, UNSQUEEZE, REDUCE_SUM, SPLIT, SOFTMAX, LOG_SOFTMAX, UPSAMPLE -> false;
+      // Bounds, pads and sizes as inputs came with opset 10 (Slice) and 11 (the others).
+      case SLICE, SHAPE -> opset >= 10;
+      case PAD, CLIP -> opset >= 11;
+      // Resize-11 has roi and scales as required inputs; 13 made them optional.
+      case RESIZE -> opset >= 11 && n.input(1) != null && n.input(2) != null;
+      default -> true;
+    };
+  }
+
+  /**
+   * Shape's start/end came with opset 15; before it the same values are Shape, then Slice
+   * along axis 0 (Slice clamps start/end to the rank as Shape does).
+   */
+  private void shapeThenSlice(NodeProto.Builder b, Node n, GraphProto.Builder gp) {
+    long start = n.attrs().getInt("start", 0);
+    long end = n.attrs().getInt("end", Long.MAX_VALUE);
+    removeAttr(b, "start");
+    removeAttr(b, "end");
+    String whole = fresh(n.output(0).name() + "_all");
+    String out = b.getOutput(0);
+    b.setOutput(0, whole);
+    gp.addNode(b);
+    NodeProto.Builder slice = NodeProto.newBuilder().setName(fresh(n.name() + "_slice"))
+        .setOpType("Slice").addInput(whole)
+        .addInput(constantInput(n.name() + "_start", start))
+        .addInput(constantInput(n.name() + "_end", end))
+        .addInput(constantInput(n.name() + "_axis", 0))
+        .addOutput(out);
+    gp.addNode(slice);
+  }
+
+  /** A new int64 initializer written with the model (not in the IR), by its name. */
+  private String constantInput(String base, long... values) {
+    String name = fresh(base);
+    extraInitializers.add(tensorHeader(name, Tensor.vector(values))
+        .setRawData(ByteString.copyFrom(Tensor.vector(values).rawBytes())).build());
+    return name;
+  }
+
   private void moveAttrToInput(NodeProto.Builder b, Node n, String attr, int slot) {
     long[] values = n.attrs().getInts(attr);
     removeAttr(b, attr);
-    String name = fresh(n.name() + "_" + attr);
-    extraInitializers.add(tensorHeader(name, Tensor.vector(values))
-        .setRawData(ByteString.copyFrom(Tensor.vector(values).rawBytes())).build());
+    String name = constantInput(n.name() + "_" + attr, values);
     while (b.getInputCount() < slot) {
       b.addInput("");
     }
@@ -265,6 +412,13 @@ public final class OnnxExporter {
   static AttributeProto attribute(String name, Object v) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name);
     switch (AttrType.of(v)) {
+      case OPAQUE -> {
+        try {
+          return AttributeProto.parseFrom(((fcn.ir.OpaqueAttr) v).bytes());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw new IllegalStateException("attribute '" + name + "' was not kept as ONNX bytes", e);
+        }
+      }
       case INT -> a.setType(AttributeProto.AttributeType.INT).setI((Long) v);
       case FLOAT -> a.setType(AttributeProto.AttributeType.FLOAT).setF((Float) v);
       case STRING -> a.setType(AttributeProto.AttributeType.STRING)

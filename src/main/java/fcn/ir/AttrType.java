@@ -8,7 +8,9 @@ public enum AttrType {
   INTS(long[].class),
   FLOATS(float[].class),
   STRINGS(String[].class),
-  TENSOR(Tensor.class);
+  TENSOR(Tensor.class),
+  /** An attribute of an {@link Op#OPAQUE} node, kept as the bytes it came in. */
+  OPAQUE(OpaqueAttr.class);
 
   private final Class<?> javaType;
 

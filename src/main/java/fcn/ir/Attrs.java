@@ -74,34 +74,40 @@ public final class Attrs {
     return Collections.unmodifiableMap(map);
   }
 
-  public long getInt(String name, long dflt) {
+  /** The value, seen through an {@link OpaqueAttr} (its decoded value) for the typed getters. */
+  private Object plain(String name) {
     Object v = map.get(name);
+    return v instanceof OpaqueAttr o ? o.value() : v;
+  }
+
+  public long getInt(String name, long dflt) {
+    Object v = plain(name);
     return v == null ? dflt : (Long) v;
   }
 
   public float getFloat(String name, float dflt) {
-    Object v = map.get(name);
+    Object v = plain(name);
     return v == null ? dflt : (Float) v;
   }
 
   public String getString(String name, String dflt) {
-    Object v = map.get(name);
+    Object v = plain(name);
     return v == null ? dflt : (String) v;
   }
 
   /** The ints, or null when absent. */
   public long[] getInts(String name) {
-    Object v = map.get(name);
+    Object v = plain(name);
     return v == null ? null : ((long[]) v).clone();
   }
 
   public float[] getFloats(String name) {
-    Object v = map.get(name);
+    Object v = plain(name);
     return v == null ? null : ((float[]) v).clone();
   }
 
   public Tensor getTensor(String name) {
-    return (Tensor) map.get(name);
+    return (Tensor) plain(name);
   }
 
   public Attrs copy() {

@@ -29,6 +29,7 @@ public final class Graph {
   private final List<Node> nodes = new ArrayList<>();
   private final Set<String> nodeNames = new HashSet<>();
   private final Map<String, String> metadata = new LinkedHashMap<>();
+  private final Map<String, Long> opsetImports = new LinkedHashMap<>();
 
   public Graph(String name) {
     this.name = name;
@@ -45,6 +46,15 @@ public final class Graph {
   /** Free-form key/value pairs written as ONNX metadata_props (source file, converter...). */
   public Map<String, String> metadata() {
     return metadata;
+  }
+
+  /**
+   * The operator sets the source model imported, domain ("" for ai.onnx) to version; empty
+   * for sources that have none (Caffe). The exporter writes the other domains back as they
+   * are, and writes nodes in their source form only at the source's own default opset.
+   */
+  public Map<String, Long> opsetImports() {
+    return opsetImports;
   }
 
   public List<Variable> inputs() {
@@ -151,7 +161,34 @@ public final class Graph {
     for (String n : outNames) {
       outs.add(new Variable(claim(uniqueValueName(n)), DataType.FLOAT, null));
     }
-    return attach(op, nodeName, in, outs, attrs);
+    return attach(op, "", "", nodeName, in, outs, attrs);
+  }
+
+  /**
+   * Adds an {@link Op#OPAQUE} node: an operator no pass understands, kept with its op type,
+   * domain and {@link OpaqueAttr} attributes.
+   */
+  public Node addOpaqueNode(String opType, String domain, String nodeName,
+      List<? extends Value> in, List<String> outNames, Attrs attrs) {
+    if (opType == null || opType.isEmpty()) {
+      throw new IllegalArgumentException("node '" + nodeName + "' has no op_type");
+    }
+    List<Variable> outs = new ArrayList<>();
+    for (String n : outNames) {
+      outs.add(new Variable(claim(uniqueValueName(n)), DataType.FLOAT, null));
+    }
+    return attach(Op.OPAQUE, opType, domain == null ? "" : domain, nodeName, in, outs, attrs);
+  }
+
+  /**
+   * Records how the source spelled {@code node} (with the {@code helpers} the frontend added
+   * to express it), so that it is written back that way while no pass changes any of them.
+   */
+  public void keepSourceForm(Node node, List<Node> helpers, byte[] bytes) {
+    if (node.graph != this) {
+      throw new IllegalArgumentException(node + " is not in this graph");
+    }
+    node.keepSourceForm(bytes.clone(), helpers);
   }
 
   /** Shorthand for a one-output node whose output is named {@code outName}. */
@@ -174,15 +211,18 @@ public final class Graph {
         throw new IllegalArgumentException("'" + v.name() + "' is not a value of this graph");
       }
     }
-    return attach(op, nodeName, in, outs, attrs);
+    return attach(op, "", "", nodeName, in, outs, attrs);
   }
 
-  private Node attach(Op op, String nodeName, List<? extends Value> in, List<Variable> outs,
-      Attrs attrs) {
+  private Node attach(Op op, String opType, String domain, String nodeName,
+      List<? extends Value> in, List<Variable> outs, Attrs attrs) {
     Attrs a = attrs == null ? new Attrs() : attrs;
+    if (op == Op.OPAQUE && opType.isEmpty()) {
+      throw new IllegalArgumentException("an opaque node needs its op_type: use addOpaqueNode");
+    }
     String unique = uniqueNodeName(nodeName);
     op.check(unique, in.size(), outs.size(), a);
-    Node node = new Node(op, unique, a);
+    Node node = new Node(op, opType, domain, unique, a);
     node.graph = this;
     for (Value v : in) {
       if (v != null && values.get(v.name()) != v) {

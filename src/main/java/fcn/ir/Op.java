@@ -101,7 +101,14 @@ public enum Op {
   REDUCE_MEAN("ReduceMean", 1, 2, 1, 1, "axes:INTS keepdims:INT noop_with_empty_axes:INT"),
   REDUCE_MAX("ReduceMax", 1, 2, 1, 1, "axes:INTS keepdims:INT noop_with_empty_axes:INT"),
   REDUCE_SUM("ReduceSum", 1, 2, 1, 1, "axes:INTS keepdims:INT noop_with_empty_axes:INT"),
-  ARG_MAX("ArgMax", 1, 1, 1, 1, "axis:INT keepdims:INT select_last_index:INT");
+  ARG_MAX("ArgMax", 1, 1, 1, 1, "axis:INT keepdims:INT select_last_index:INT"),
+  /**
+   * Any other operator (another op type or domain), carried through as it came: its op_type
+   * and domain are on the {@link Node} ({@link Node#opType()}, {@link Node#domain()}) and its
+   * attributes are {@link OpaqueAttr}s. No pass understands it; shape inference may have a
+   * rule for it by name.
+   */
+  OPAQUE("", 0, Integer.MAX_VALUE, 0, Integer.MAX_VALUE, "");
 
   private final String onnxName;
   private final int minInputs;
@@ -138,7 +145,7 @@ public enum Op {
   /** The op for an ONNX op_type in the default domain, or null when fcn does not know it. */
   public static Op fromOnnx(String opType) {
     for (Op op : values()) {
-      if (op.onnxName.equals(opType)) {
+      if (op != OPAQUE && op.onnxName.equals(opType)) {
         return op;
       }
     }
@@ -151,6 +158,15 @@ public enum Op {
    * @throws IllegalArgumentException naming the node, what was received and what was expected
    */
   public void check(String nodeName, int inputs, int outputs, Attrs a) {
+    if (this == OPAQUE) {
+      for (String name : a.names()) {
+        if (!(a.get(name) instanceof OpaqueAttr)) {
+          throw new IllegalArgumentException(String.format(
+              "node '%s': attribute '%s' of an opaque node must be kept as it came", nodeName, name));
+        }
+      }
+      return;
+    }
     if (inputs < minInputs || inputs > maxInputs) {
       throw new IllegalArgumentException(String.format(
           "%s node '%s': got %d inputs, expected %s", onnxName, nodeName, inputs,

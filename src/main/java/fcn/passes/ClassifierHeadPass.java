@@ -78,9 +78,12 @@ public final class ClassifierHeadPass {
         convIn = p.input(0);
       } else if (p != null && p.op() == Op.FLATTEN) {
         long[] fs = shapes.get(p.input(0).name());
-        if (fs == null || fs.length != 4) {
-          throw new FcnException(gemm + " reads " + p + " of a " + (fs == null ? "unknown-shape"
-              : fs.length + "-D") + " tensor, " + EXPECTED);
+        if (fs == null) {
+          throw new FcnException("--fully-conv needs the shape that " + p + " flattens for " + gemm
+              + ", but cannot infer it: " + ShapeInference.whyUnknown(g, shapes, p.input(0)));
+        }
+        if (fs.length != 4) {
+          throw new FcnException(gemm + " reads " + p + " of a " + fs.length + "-D tensor, " + EXPECTED);
         }
         if (fs[1] * fs[2] * fs[3] != wd[1]) {
           throw FcnException.of("%s expects %d inputs but %s gives %dx%dx%d", gemm, wd[1], p,

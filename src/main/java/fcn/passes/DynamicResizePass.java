@@ -99,7 +99,11 @@ public final class DynamicResizePass {
       }
       Node p = v.producer();
       if (p != null) {
-        work.addAll(p.inputs());
+        for (Value in : p.inputs()) {
+          if (in != null) { // an empty name is an absent optional input
+            work.add(in);
+          }
+        }
       }
     }
     throw FcnException.of("--dynamic: %s has its output size fixed at %dx%d and no tensor of that"

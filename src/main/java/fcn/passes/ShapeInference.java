@@ -433,10 +433,77 @@ public final class ShapeInference {
           }
         }
       }
+      case OPAQUE -> opaque(n, x);
       default -> {
         // An op without a rule leaves its outputs unknown; callers decide whether that matters.
       }
     }
+  }
+
+  /**
+   * Rules for operators the IR carries opaquely (by op type; the ai.onnx quantization ops and
+   * the com.microsoft ops ONNX Runtime's tools write). Anything else, or a rule that cannot
+   * read its attributes, leaves the outputs unknown.
+   */
+  private void opaque(Node n, long[] x) {
+    try {
+      switch (n.opType()) {
+        case "QuantizeLinear", "DequantizeLinear", "ScatterND", "ScatterElements", "Gelu",
+            "FastGelu", "QuickGelu", "BiasGelu", "IsNaN", "IsInf", "Sign", "Round", "Mish",
+            "Softplus", "Softsign", "Celu", "ThresholdedRelu", "Shrink", "Sin", "Cos" -> set(n, 0, x);
+        case "DynamicQuantizeLinear" -> {
+          set(n, 0, x);
+          if (n.outputs().size() > 2) {
+            set(n, 1, new long[0]);
+            set(n, 2, new long[0]);
+          }
+        }
+        case "ConvInteger", "FusedConv", "NhwcConv" -> {
+          if (!n.opType().equals("NhwcConv")) {
+            set(n, 0, conv(n, x, s(n, 1), false));
+          }
+        }
+        case "QLinearConv" -> set(n, 0, conv(n, x, s(n, 3), false));
+        case "MatMulInteger" -> set(n, 0, matmul(x, s(n, 1), n));
+        case "QLinearMatMul" -> set(n, 0, matmul(x, s(n, 3), n));
+        case "And", "Or", "Xor", "Mod", "GreaterOrEqual", "LessOrEqual", "BitShift" -> {
+          long[] y = s(n, 1);
+          set(n, 0, x == null || y == null ? null : broadcast(x, y, n));
+        }
+        default -> { }
+      }
+    } catch (ClassCastException | ArrayIndexOutOfBoundsException | NullPointerException e) {
+      // An attribute of an unexpected kind: the shape stays unknown, as for an op without a rule.
+    }
+  }
+
+  /**
+   * Why {@code v} has no shape in {@code shapes}: the first node on its path whose inputs
+   * are all known but whose output is not ("QLinearFoo 'n' (no shape rule)"), or the input
+   * that has no size.
+   */
+  public static String whyUnknown(Graph g, Map<String, long[]> shapes, Value v) {
+    java.util.Set<Value> seen = new java.util.HashSet<>();
+    Value cur = v;
+    while (cur != null && seen.add(cur)) {
+      Node p = cur.producer();
+      if (p == null) {
+        return "'" + cur.name() + "' has no size";
+      }
+      Value next = null;
+      for (Value in : p.inputs()) {
+        if (in != null && !shapes.containsKey(in.name())) {
+          next = in;
+          break;
+        }
+      }
+      if (next == null) {
+        return p + (p.op() == Op.OPAQUE ? " (fcn has no shape rule for " + p.opType() + ")"
+            : " (its output shape could not be inferred)");
+      }
+      cur = next;
+    }
+    return "'" + v.name() + "'";
   }
 
   private void foldArithmetic(Node n, long[] outShape) {

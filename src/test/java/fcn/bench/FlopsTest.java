@@ -46,6 +46,26 @@ class FlopsTest {
     assertEquals(List.of(new Flops.NodeCount("c", Op.CONV, 6912)), c.nodes());
   }
 
+  /** Issue 9: an absent optional input (ONNX's empty name) and an opaque op are no crash. */
+  @Test
+  void absentOptionalInputsAndOpaqueOpsAreCounted() {
+    Graph g = new Graph("resize");
+    Variable x = g.addInput("x", DataType.FLOAT, Shape.of(1, 3, 4, 4));
+    Value sizes = g.addConstant("sizes", Tensor.vector(1, 3, 8, 8));
+    // Resize(x, '', '', sizes): roi and scales absent.
+    Variable up = g.add(Op.RESIZE, "up", java.util.Arrays.asList(x, null, null, sizes), "up",
+        Attrs.of("mode", "nearest"));
+    Variable q = g.addOpaqueNode("Mystery", "com.example", "m", List.of(up), List.of("q"), null).output(0);
+    Variable y = g.add(Op.CONV, "c", List.of(up, weight(g, "w", 2, 3, 1, 1)), "y", null);
+    Variable z = g.add(Op.CONV, "after", List.of(q, weight(g, "w2", 2, 3, 1, 1)), "z", null);
+    g.setOutputs(List.of(y, z));
+    Flops.Count c = Flops.count(g, Map.of());
+    // c: out 1x2x8x8, 1x1 kernel over 3 channels: MACs = 128 * 3 = 384.
+    assertEquals(384, c.macs());
+    // 'after' reads the opaque op's output, whose shape fcn has no rule for: listed, not guessed.
+    assertEquals(List.of("after"), c.unknown());
+  }
+
   @Test
   void groupedAndStridedConv() {
     Graph g = new Graph("conv");

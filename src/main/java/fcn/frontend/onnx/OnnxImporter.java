@@ -10,6 +10,7 @@ import fcn.ir.Dim;
 import fcn.ir.Graph;
 import fcn.ir.Node;
 import fcn.ir.Op;
+import fcn.ir.OpaqueAttr;
 import fcn.ir.Shape;
 import fcn.ir.Tensor;
 import fcn.ir.Value;
@@ -34,10 +35,8 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -46,22 +45,29 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads an ONNX model (default-domain opsets 9 to 21) into the IR, normalising every node to
- * the IR's canonical form, ONNX opset 17 semantics: attributes that later opsets turned into
- * inputs become constant inputs (Squeeze/Unsqueeze/ReduceSum axes, Split sizes, Pad pads and
- * value, Clip min/max, Slice starts/ends/axes), Upsample and opset-10 Resize become Resize,
- * attributes that opset 17 no longer has are dropped (Dropout ratio/is_test,
+ * Reads an ONNX model (default-domain opsets 9 to 21) into the IR. Operators the IR knows are
+ * normalised to its canonical form, ONNX opset 17 semantics: attributes that later opsets
+ * turned into inputs become constant inputs (Squeeze/Unsqueeze/ReduceSum axes, Split sizes,
+ * Pad pads and value, Clip min/max, Slice starts/ends/axes), Upsample and opset-10 Resize
+ * become Resize, attributes that opset 17 no longer has are dropped (Dropout ratio/is_test,
  * BatchNormalization spatial), opset-18 ReduceMean/ReduceMax axes inputs become attributes and
- * pre-13 Softmax/LogSoftmax keep their 2-D coercion explicitly.
+ * pre-13 Softmax/LogSoftmax keep their 2-D coercion explicitly. Each such node also keeps its
+ * source form, so that the exporter writes a node no pass touched back as it came. Every other
+ * operator (any op type or domain) becomes an {@link Op#OPAQUE} node with its attributes kept
+ * as bytes; operators with subgraphs are refused, all of them in one summarised line. The
+ * model's opset imports are recorded on the graph.
  *
  * <p>Tensor names are kept; initializers keep their exact type and bytes (also when they are
- * listed as graph inputs, which makes them constants); Constant nodes stay nodes. External
- * data is read only from inside the model's folder. Every problem with the file is an
- * {@link FcnException} whose one-line message starts with the file name. Stateless.
+ * listed as graph inputs, which makes them constants); Constant nodes stay nodes; nodes keep
+ * the file's order when it is topological. External data is read only from inside the model's
+ * folder. Every problem with the file is an {@link FcnException} whose one-line message starts
+ * with the file name. Stateless.
  */
 public final class OnnxImporter {
   public static final int MIN_OPSET = 9;
   public static final int MAX_OPSET = 21;
+  /** Nodes up to this size keep their source form (large Constant nodes are written from the IR). */
+  private static final int MAX_SOURCE_FORM_BYTES = 1 << 20;
 
   private final Path file;
   private final String label;
@@ -224,6 +230,10 @@ public final class OnnxImporter {
     g.metadata().put("source", label);
     g.metadata().put("source.format", "onnx");
     g.metadata().put("source.opset", Integer.toString(opset));
+    for (OperatorSetIdProto o : m.getOpsetImportList()) {
+      String domain = o.getDomain().equals("ai.onnx") ? "" : o.getDomain();
+      g.opsetImports().putIfAbsent(domain, o.getVersion());
+    }
     if (!m.getProducerName().isEmpty()) {
       g.metadata().put("source.producer", (m.getProducerName() + " " + m.getProducerVersion()).trim());
     }
@@ -254,20 +264,71 @@ public final class OnnxImporter {
     return out;
   }
 
-  /** Lists every node fcn cannot import, so that one run shows them all. */
+  /**
+   * Refuses the nodes fcn cannot carry (operators with subgraphs: their bodies read outer
+   * values that the IR cannot see), all of them in one message: summarised by op type in one
+   * line, the full list as the exception's detail (printed under --verbose).
+   */
   private void checkOperators(GraphProto gp) {
-    List<String> unknown = new ArrayList<>();
+    Map<String, List<String>> byOp = new LinkedHashMap<>();
     for (NodeProto n : gp.getNodeList()) {
-      String d = n.getDomain();
-      boolean std = d.isEmpty() || d.equals("ai.onnx");
-      if (!std || Op.fromOnnx(n.getOpType()) == null) {
-        unknown.add("'" + n.getName() + "' (" + (std ? "" : d + ":") + n.getOpType() + ")");
+      boolean subgraph = false;
+      for (AttributeProto ap : n.getAttributeList()) {
+        subgraph |= ap.hasG() || ap.getGraphsCount() > 0
+            || ap.getType() == AttributeProto.AttributeType.GRAPH
+            || ap.getType() == AttributeProto.AttributeType.GRAPHS;
+      }
+      if (subgraph) {
+        String d = n.getDomain();
+        String op = (d.isEmpty() || d.equals("ai.onnx") ? "" : d + ":") + n.getOpType();
+        byOp.computeIfAbsent(op, k -> new ArrayList<>()).add(n.getName().isEmpty()
+            ? "#" + gp.getNodeList().indexOf(n) : n.getName());
       }
     }
-    if (!unknown.isEmpty()) {
-      throw fail("%d node(s) with operators fcn does not support: %s", unknown.size(),
-          String.join(", ", unknown));
+    if (!byOp.isEmpty()) {
+      throw manyNodes(label, byOp, "use subgraphs (If, Loop, Scan), which fcn cannot carry");
     }
+  }
+
+  /**
+   * "LABEL: N nodes WHAT: Op xK (a, ...), ..." in about 200 characters at most, with every
+   * node named in the detail. {@code what} is plural ("use ...", "are ..."); one node gets the
+   * singular. Public for the other places that refuse many nodes at once.
+   */
+  public static FcnException manyNodes(String label, Map<String, List<String>> byOp, String what) {
+    int total = byOp.values().stream().mapToInt(List::size).sum();
+    String head = label + ": " + total + (total == 1 ? " node " : " nodes ")
+        + (total == 1 ? what.replaceFirst("^use ", "uses ").replaceFirst("^are ", "is ") : what) + ": ";
+    StringBuilder full = new StringBuilder(head);
+    List<String> parts = new ArrayList<>();
+    byOp.forEach((op, names) -> {
+      parts.add(op + " x" + names.size());
+      full.append(full.length() == head.length() ? "" : "; ").append(op).append(" x")
+          .append(names.size()).append(": ").append(String.join(", ", names));
+    });
+    StringBuilder line = new StringBuilder(head);
+    int i = 0;
+    for (Map.Entry<String, List<String>> e : byOp.entrySet()) {
+      String part = (i > 0 ? ", " : "") + e.getKey() + " x" + e.getValue().size();
+      List<String> names = e.getValue();
+      String withNames = part + " (" + names.get(0) + (names.size() > 1 ? ", ..." : "") + ")";
+      int left = byOp.size() - i - 1;
+      String more = left > 0 ? ", and " + left + " more op types" : "";
+      if (line.length() + withNames.length() + more.length() <= 190) {
+        line.append(withNames);
+      } else if (line.length() + part.length() + more.length() <= 190) {
+        line.append(part);
+      } else {
+        line.append(i > 0 ? ", and " : "").append(byOp.size() - i).append(" more op types");
+        break;
+      }
+      i++;
+    }
+    if (line.length() > 200) {
+      line.setLength(197);
+      line.append("...");
+    }
+    return new FcnException(line.toString(), full.toString());
   }
 
   private List<NodeProto> topologicalOrder(GraphProto gp) {
@@ -285,7 +346,8 @@ public final class OnnxImporter {
     }
     int[] pending = new int[nodes.size()];
     Map<Integer, List<Integer>> users = new HashMap<>();
-    Deque<Integer> ready = new ArrayDeque<>();
+    // Lowest index first: a file already in topological order keeps its node order.
+    java.util.PriorityQueue<Integer> ready = new java.util.PriorityQueue<>();
     for (int i = 0; i < nodes.size(); i++) {
       Set<Integer> deps = new HashSet<>();
       for (String in : nodes.get(i).getInputList()) {
@@ -330,14 +392,101 @@ public final class OnnxImporter {
 
   // ---- Nodes -------------------------------------------------------------------------------
 
+  /**
+   * Adds one node: an operator the IR knows in its canonical form (keeping how the file spelled
+   * it, so an untouched node is written back as it came), anything else as an opaque node.
+   */
   private void addNode(NodeProto np) {
-    Op op = Op.fromOnnx(np.getOpType());
-    String name = np.getName().isEmpty()
+    int before = g.nodes().size();
+    String d = np.getDomain();
+    Op op = d.isEmpty() || d.equals("ai.onnx") ? Op.fromOnnx(np.getOpType()) : null;
+    if (op == null || !knowsAttributes(op, np)) {
+      addOpaque(np);
+    } else {
+      addKnown(np, op);
+    }
+    List<Node> added = g.nodes().subList(before, g.nodes().size());
+    if (!added.isEmpty() && np.getSerializedSize() <= MAX_SOURCE_FORM_BYTES) {
+      Node main = added.get(added.size() - 1);
+      g.keepSourceForm(main, List.copyOf(added.subList(0, added.size() - 1)), np.toByteArray());
+    }
+  }
+
+  /**
+   * Whether the IR's spec of {@code op} has every attribute the node uses. One it does not
+   * know (a newer opset's, an exporter's own) makes the node opaque rather than refused: it is
+   * carried as it came, and no pass relies on it.
+   */
+  private static boolean knowsAttributes(Op op, NodeProto np) {
+    for (AttributeProto ap : np.getAttributeList()) {
+      if (!op.attributes().containsKey(ap.getName()) && !ap.getName().equals("consumed_inputs")) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A node name for the IR: the file's, or one made from the op and first output. */
+  private static String nodeName(NodeProto np) {
+    return np.getName().isEmpty()
         ? np.getOpType() + "_" + firstNonEmpty(np.getOutputList()) : np.getName();
+  }
+
+  private List<Value> inputs(NodeProto np) {
     List<Value> in = new ArrayList<>();
     for (String s : np.getInputList()) {
       in.add(s.isEmpty() ? null : g.value(s));
     }
+    return in;
+  }
+
+  /** Empty output names (ONNX's "not needed") get fresh names that nothing reads. */
+  private List<String> outputNames(List<String> outs, String name) {
+    List<String> out = new ArrayList<>(outs);
+    for (int i = 0; i < out.size(); i++) {
+      if (out.get(i).isEmpty()) {
+        out.set(i, fresh(name + "_unused" + i));
+      }
+    }
+    return out;
+  }
+
+  private void addOpaque(NodeProto np) {
+    String name = nodeName(np);
+    Attrs a = new Attrs();
+    for (AttributeProto ap : np.getAttributeList()) {
+      a.set(ap.getName(), new OpaqueAttr(ap.toByteArray(), plainValue(ap, name)));
+    }
+    List<String> outs = outputNames(np.getOutputList(), name);
+    try {
+      Node n = g.addOpaqueNode(np.getOpType(), np.getDomain(), name, inputs(np), outs, a);
+      checkOutputNames(n, outs, name);
+    } catch (IllegalArgumentException e) {
+      throw new FcnException(label + ": " + oneLine(e.getMessage()));
+    }
+  }
+
+  /** An opaque attribute's value for shape rules: plain kinds only (no tensors, graphs, types). */
+  private Object plainValue(AttributeProto ap, String node) {
+    AttributeProto.AttributeType t = ap.getType() == AttributeProto.AttributeType.UNDEFINED
+        ? guessType(ap) : ap.getType();
+    return switch (t) {
+      case FLOAT, INT, STRING, FLOATS, INTS, STRINGS -> attribute(ap, node);
+      default -> null;
+    };
+  }
+
+  private void checkOutputNames(Node n, List<String> outs, String name) {
+    for (int i = 0; i < outs.size(); i++) {
+      if (!n.output(i).name().equals(outs.get(i))) {
+        throw fail("value '%s' is produced twice (node '%s')", outs.get(i), name);
+      }
+    }
+  }
+
+  private void addKnown(NodeProto np, Op op) {
+    String name = nodeName(np);
+    List<Value> in = inputs(np);
     List<String> outs = new ArrayList<>(np.getOutputList());
     Attrs a = new Attrs();
     for (AttributeProto ap : np.getAttributeList()) {
@@ -443,18 +592,10 @@ public final class OnnxImporter {
     while (outs.size() > 1 && outs.get(outs.size() - 1).isEmpty()) {
       outs.remove(outs.size() - 1);
     }
-    for (int i = 0; i < outs.size(); i++) {
-      if (outs.get(i).isEmpty()) {
-        outs.set(i, fresh(name + "_unused" + i));
-      }
-    }
+    outs = outputNames(outs, name);
     try {
       Node n = g.addNode(op, name, in, outs, a);
-      for (int i = 0; i < outs.size(); i++) {
-        if (!n.output(i).name().equals(outs.get(i))) {
-          throw fail("value '%s' is produced twice (node '%s')", outs.get(i), name);
-        }
-      }
+      checkOutputNames(n, outs, name);
     } catch (IllegalArgumentException e) {
       throw new FcnException(label + ": " + oneLine(e.getMessage()));
     }

@@ -197,19 +197,73 @@ class OnnxImporterTest {
   // ---- Bad input ---------------------------------------------------------------------------
 
   @Test
-  void unknownOperatorsAreAllListed() {
+  void unknownOperatorsAreCarriedAsOpaqueNodes() throws IOException {
+    AttributeProto strength = AttributeProto.newBuilder().setName("strength").setF(2f)
+        .setType(AttributeProto.AttributeType.FLOAT).setDocString("kept verbatim").build();
     GraphProto.Builder gp = GraphProto.newBuilder()
         .addInput(input("x", 2))
-        .addNode(node("Frobnicate", "f1", List.of("x"), List.of("a")))
+        .addNode(node("Frobnicate", "f1", List.of("x", ""), List.of("a"), strength))
         .addNode(node("Relu", "r", List.of("a"), List.of("b")))
         .addNode(NodeProto.newBuilder().setName("f2").setOpType("Relu").setDomain("com.example")
             .addInput("b").addOutput("y"))
         .addOutput(output("y"));
-    FcnException e = assertThrows(FcnException.class, () -> importProto(gp, 17));
+    Graph g = importProto(gp, 17);
+    Node f1 = g.value("a").producer();
+    assertEquals(Op.OPAQUE, f1.op());
+    assertEquals("Frobnicate", f1.opType());
+    assertEquals("", f1.domain());
+    assertEquals(null, f1.input(1), "an empty input name is an absent optional input");
+    assertEquals(2f, f1.attrs().getFloat("strength", 0f), "decoded for shape rules");
+    Node f2 = g.value("y").producer();
+    assertEquals(Op.OPAQUE, f2.op());
+    assertEquals("com.example", f2.domain());
+    assertEquals(Op.RELU, g.value("b").producer().op());
+    // Written back at the source's opset: attributes, domain and inputs byte for byte.
+    ModelProto m = fcn.export.OnnxExporter.toProto(g, 17);
+    assertEquals(strength, m.getGraph().getNode(0).getAttribute(0));
+    assertEquals("com.example", m.getGraph().getNode(2).getDomain());
+    assertEquals(List.of("x", ""), m.getGraph().getNode(0).getInputList());
+    // Written from the IR (the source form is for the source's opset only) when the opaque node
+    // is touched: still its own op type, domain and attribute bytes.
+    g.value("y").producer().setInput(0, g.value("a"));
+    ModelProto touched = fcn.export.OnnxExporter.toProto(g, 17);
+    assertEquals("com.example", touched.getGraph().getNode(2).getDomain());
+    assertEquals(List.of("a"), touched.getGraph().getNode(2).getInputList());
+    // An opaque ai.onnx operator is not written at another opset: fcn cannot tell what it means there.
+    FcnException e = assertThrows(FcnException.class, () -> fcn.export.OnnxExporter.toProto(g, 18));
+    assertTrue(e.getMessage().contains("Frobnicate x1 (f1)"), e.getMessage());
+  }
+
+  @Test
+  void aKnownOperatorWithAnAttributeFcnDoesNotKnowIsCarriedOpaquely() {
+    AttributeProto hint = str("vendor_hint", "fast");
+    GraphProto.Builder gp = GraphProto.newBuilder().addInput(input("x", 2))
+        .addNode(node("Relu", "r", List.of("x"), List.of("y"), hint)).addOutput(output("y"));
+    Graph g = importProto(gp, 17);
+    Node r = g.value("y").producer();
+    assertEquals(Op.OPAQUE, r.op());
+    assertEquals("Relu", r.opType());
+    assertEquals(hint, fcn.export.OnnxExporter.toProto(g, 17).getGraph().getNode(0).getAttribute(0));
+  }
+
+  @Test
+  void manyNodesStayOneShortLineWhateverTheirNumber() {
+    Map<String, List<String>> byOp = new java.util.LinkedHashMap<>();
+    for (int t = 0; t < 40; t++) {
+      List<String> names = new java.util.ArrayList<>();
+      for (int i = 0; i <= t; i++) {
+        names.add("a_rather_long_node_name_from_an_exporter_" + t + "_" + i);
+      }
+      byOp.put("com.vendor.ops:SomeLongOperatorName" + t, names);
+    }
+    FcnException e = OnnxImporter.manyNodes("model.onnx", byOp, "use subgraphs");
     assertOneLine(e);
-    assertTrue(e.getMessage().contains("'f1' (Frobnicate)"), e.getMessage());
-    assertTrue(e.getMessage().contains("'f2' (com.example:Relu)"), e.getMessage());
-    assertTrue(e.getMessage().startsWith("m.onnx: 2 node(s)"), e.getMessage());
+    assertTrue(e.getMessage().length() <= 200, e.getMessage().length() + ": " + e.getMessage());
+    assertTrue(e.getMessage().startsWith("model.onnx: 820 nodes use subgraphs: "), e.getMessage());
+    assertTrue(e.getMessage().contains("more op types"), e.getMessage());
+    assertTrue(e.detail().contains("a_rather_long_node_name_from_an_exporter_39_39"), "the detail names all");
+    FcnException one = OnnxImporter.manyNodes("m.onnx", Map.of("Loop", List.of("l")), "use subgraphs");
+    assertEquals("m.onnx: 1 node uses subgraphs: Loop x1 (l)", one.getMessage());
   }
 
   @Test
