@@ -1,6 +1,7 @@
 package fcn.cli;
 
 import static fcn.cli.CliRun.fcn;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -151,6 +152,18 @@ class ModelGateCommandTest {
     // y = x * w with w read from w.bin: ORT really read the file inside the folder.
     assertEquals(x[0] * 3f, y[0]);
     assertEquals(x[1] * 4f, y[1]);
+  }
+
+  @Test
+  void convertRefusesToWriteOverTheModelsExternalDataFile() throws Exception {
+    byte[] weights = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(3f).putFloat(4f).array();
+    Path data = Files.write(models.resolve("w.bin"), weights);
+    Path m = write(externalModel("w.bin"), "m.onnx");
+    CliRun r = fcn("convert", m.toString(), "-o", data.toString());
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("w.bin") && r.err().contains("input"), r.err());
+    assertOneLine(r);
+    assertArrayEquals(weights, Files.readAllBytes(data), "the weights file must be left as it was");
   }
 
   // ---- Invalid graphs ------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package fcn.frontend.onnx;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import fcn.core.FcnException;
+import fcn.core.FileChecks;
 import fcn.ir.Attrs;
 import fcn.ir.Constant;
 import fcn.ir.DataType;
@@ -80,7 +81,8 @@ public final class OnnxImporter {
 
   private OnnxImporter(Path file, int opset, String graphName) {
     this.file = file;
-    this.label = String.valueOf(file.getFileName());
+    // Messages give the path as the user typed it; the written metadata keeps only the base name.
+    this.label = String.valueOf(file);
     this.opset = opset;
     this.g = new Graph(graphName == null || graphName.isEmpty() ? "graph" : graphName);
   }
@@ -107,7 +109,7 @@ public final class OnnxImporter {
 
   /** Parses the file as a ModelProto, with a one-line error for anything that is not one. */
   static ModelProto read(Path model) {
-    String name = String.valueOf(model.getFileName());
+    String name = String.valueOf(model);
     long size;
     try {
       size = Files.size(model);
@@ -148,14 +150,14 @@ public final class OnnxImporter {
         long v = o.getVersion();
         if (v < MIN_OPSET || v > MAX_OPSET) {
           throw FcnException.of("%s: ONNX opset %d is not supported, expected %d to %d"
-              + " (convert it with onnx.version_converter first)", model.getFileName(), v,
+              + " (convert it with onnx.version_converter first)", model, v,
               MIN_OPSET, MAX_OPSET);
         }
         return (int) v;
       }
     }
     throw FcnException.of("%s: imports no default-domain (ai.onnx) opset, expected one of %d"
-        + " to %d", model.getFileName(), MIN_OPSET, MAX_OPSET);
+        + " to %d", model, MIN_OPSET, MAX_OPSET);
   }
 
   // ---- Graph -------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ public final class OnnxImporter {
       selectOutputs(options.outputs());
     }
     g.checkConnected();
-    g.metadata().put("source", label);
+    g.metadata().put("source", String.valueOf(file.getFileName()));
     g.metadata().put("source.format", "onnx");
     g.metadata().put("source.opset", Integer.toString(opset));
     for (OperatorSetIdProto o : m.getOpsetImportList()) {
@@ -892,6 +894,7 @@ public final class OnnxImporter {
       throw fail("%s is stored externally but has no location", what);
     }
     Path data = externalPath(location, what);
+    FileChecks.input(data); // an output must never replace a file the model reads
     long offset = parseLong(kv.getOrDefault("offset", "0"), "offset", what);
     long fileSize;
     try {
