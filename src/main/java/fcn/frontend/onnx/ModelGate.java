@@ -79,18 +79,7 @@ public final class ModelGate {
    */
   public static void check(Path model) {
     String label = model.toString();
-    long size;
-    try {
-      size = Files.size(model);
-    } catch (NoSuchFileException e) {
-      throw new FcnException(model + ": no such file");
-    } catch (IOException e) {
-      throw new FcnException(model + ": cannot read: " + oneLine(e.getMessage()));
-    }
-    if (size > Integer.MAX_VALUE) {
-      throw FcnException.of("%s: %d bytes is over protobuf's 2 GB limit for one message;"
-          + " expected weights stored as ONNX external data", label, size);
-    }
+    requireReadableModel(model);
     Scan scan = new Scan(model, label);
     try (InputStream in = new BufferedInputStream(new FileInputStream(model.toFile()), 1 << 16)) {
       CodedInputStream cin = CodedInputStream.newInstance(in);
@@ -106,6 +95,31 @@ public final class ModelGate {
       throw new FcnException(label + ": not a valid ONNX model (no graph)");
     }
     checkInterface(scan.inputs, scan.outputs, scan.initializers, label);
+  }
+
+  /**
+   * The checks every reader of an .onnx file makes before parsing it: it exists, is not a
+   * folder, and fits in one protobuf message (larger weights belong in external data).
+   *
+   * @return the file's size in bytes
+   */
+  static long requireReadableModel(Path model) {
+    long size;
+    try {
+      size = Files.size(model);
+    } catch (NoSuchFileException e) {
+      throw new FcnException(model + ": no such file");
+    } catch (IOException e) {
+      throw new FcnException(model + ": cannot read: " + oneLine(e.getMessage()));
+    }
+    if (Files.isDirectory(model)) {
+      throw new FcnException(model + ": is a folder, expected an .onnx file");
+    }
+    if (size > Integer.MAX_VALUE) {
+      throw FcnException.of("%s: %d bytes is over protobuf's 2 GB limit for one message;"
+          + " expected weights stored as ONNX external data", model, size);
+    }
+    return size;
   }
 
   /**

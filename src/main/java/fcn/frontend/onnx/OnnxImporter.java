@@ -33,7 +33,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -110,21 +109,7 @@ public final class OnnxImporter {
   /** Parses the file as a ModelProto, with a one-line error for anything that is not one. */
   static ModelProto read(Path model) {
     String name = String.valueOf(model);
-    long size;
-    try {
-      size = Files.size(model);
-    } catch (NoSuchFileException e) {
-      throw new FcnException(model + ": no such file");
-    } catch (IOException e) {
-      throw new FcnException(model + ": cannot read: " + oneLine(e.getMessage()));
-    }
-    if (Files.isDirectory(model)) {
-      throw new FcnException(model + ": is a folder, expected an .onnx file");
-    }
-    if (size > Integer.MAX_VALUE) {
-      throw FcnException.of("%s: %d bytes is over protobuf's 2 GB limit for one message;"
-          + " expected weights stored as ONNX external data", name, size);
-    }
+    ModelGate.requireReadableModel(model);
     ModelProto m;
     try (InputStream in = new BufferedInputStream(Files.newInputStream(model), 1 << 20)) {
       CodedInputStream cin = CodedInputStream.newInstance(in);
