@@ -227,7 +227,8 @@ final class ConvPoolLayers {
       throw cx.fail("pad %dx%d must be smaller than the kernel %dx%d", ph, pw, kh, kw);
     }
     if (in[2] + 2 * ph > LayerChecks.MAX || in[3] + 2 * pw > LayerChecks.MAX) {
-      throw cx.fail("pad %dx%d makes the padded bottom over %d (Caffe keeps sizes in an int)", ph, pw,
+      throw cx.fail("pad %dx%d makes the padded bottom over %d (Caffe keeps sizes in an int)",
+          ph, pw,
           LayerChecks.MAX);
     }
     boolean ceil = p.getRoundMode() == PoolingParameter.RoundMode.CEIL;

@@ -131,7 +131,8 @@ final class ElementwiseLayers {
         for (int i = 0; i < ins.size(); i++) {
           float c = p.getCoeffCount() > 0 ? p.getCoeff(i) : 1f;
           terms.add(c == 1f ? ins.get(i)
-              : cx.aux(Op.MUL, "coeff" + i, List.of(ins.get(i), cx.scalar("coeff" + i, c)), null, s));
+              : cx.aux(Op.MUL, "coeff" + i, List.of(ins.get(i), cx.scalar("coeff" + i, c)), null,
+                  s));
         }
         return terms.size() == 2 ? cx.op(Op.ADD, name, terms, out, null, s)
             : cx.op(Op.SUM, name, terms, out, null, s);
@@ -275,7 +276,8 @@ final class ElementwiseLayers {
       // Caffe: y = base^shift * exp(ln(base) * scale * x).
       float inner = (float) (lnBase * scale);
       float outer = shift == 0 ? 1 : (float) Math.pow(base == -1 ? Math.E : base, shift);
-      Value arg = inner == 1 ? x : cx.aux(Op.MUL, "inner", List.of(x, cx.scalar("inner_scale", inner)),
+      Value arg = inner == 1 ? x
+          : cx.aux(Op.MUL, "inner", List.of(x, cx.scalar("inner_scale", inner)),
           null, s);
       if (outer == 1) {
         return cx.op(Op.EXP, name, List.of(arg), out, null, s);
@@ -294,7 +296,8 @@ final class ElementwiseLayers {
       return cx.op(Op.LOG, name, List.of(arg), out, null, s);
     }
     Variable ln = cx.aux(Op.LOG, "ln", List.of(arg), null, s);
-    return cx.op(Op.MUL, name, List.of(ln, cx.scalar("inv_ln_base", (float) (1 / lnBase))), out, null,
+    return cx.op(Op.MUL, name, List.of(ln, cx.scalar("inv_ln_base", (float) (1 / lnBase))), out,
+        null,
         s);
   }
 
@@ -309,7 +312,8 @@ final class ElementwiseLayers {
     var p = layer.getPreluParam();
     long c = p.getChannelShared() ? 1 : in[1];
     Tensor[] t = cx.params(new String[] {"slope"}, new long[][] {{c}},
-        new FillerParameter[] {Fillers.orDefault(p.hasFiller(), p.getFiller(), Fillers.constant(0.25f))});
+        new FillerParameter[] {
+            Fillers.orDefault(p.hasFiller(), p.getFiller(), Fillers.constant(0.25f))});
     long[] bs = new long[in.length - 1];
     Arrays.fill(bs, 1);
     bs[0] = c;

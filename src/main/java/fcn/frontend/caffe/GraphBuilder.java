@@ -28,7 +28,9 @@ import java.util.stream.Collectors;
  * Builds the IR graph from an upgraded (V2, TEST-phase) NetParameter. One instance per import.
  * Layers are visited in prototxt order, which in Caffe is also execution order; a blob name
  * maps to its current version, and when a layer writes a blob that already exists (in-place
- * layers) the older version is renamed so that the last version keeps the Caffe name.
+ * layers) the older version is renamed so that the last version keeps the Caffe name. Each
+ * layer is converted by its {@link LayerConverter} from {@link LayerRegistry}, to which this
+ * builder is the {@link LayerContext}; the builder itself knows no layer type.
  */
 final class GraphBuilder implements LayerContext {
 

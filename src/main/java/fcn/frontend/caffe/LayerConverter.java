@@ -51,6 +51,13 @@ record LayerConverter(Set<String> types, ToIntFunction<LayerParameter> blobCount
         build);
   }
 
+  /** A layer type whose tops are always its one bottom: no node, no new version. */
+  static LayerConverter alias(String... types) {
+    return multi(cx -> {
+      throw new IllegalStateException(cx.layer().getType() + " only aliases its bottom");
+    }, types).aliasing(l -> true);
+  }
+
   LayerConverter withBlobs(ToIntFunction<LayerParameter> count) {
     return new LayerConverter(types, count, refuse, check, aliases, build);
   }

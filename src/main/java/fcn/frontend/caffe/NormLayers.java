@@ -77,9 +77,11 @@ final class NormLayers {
     float[] ones = new float[(int) c];
     Arrays.fill(ones, 1f);
     long[] cs = {c};
-    return cx.op(Op.BATCH_NORMALIZATION, name, List.of(x, cx.constant("gamma", Tensor.ofFloats(cs, ones)),
+    return cx.op(Op.BATCH_NORMALIZATION, name, List.of(x,
+        cx.constant("gamma", Tensor.ofFloats(cs, ones)),
         cx.constant("beta", Tensor.ofFloats(cs, new float[(int) c])),
-        cx.constant("mean", Tensor.ofFloats(cs, mean)), cx.constant("var", Tensor.ofFloats(cs, var))),
+        cx.constant("mean", Tensor.ofFloats(cs, mean)),
+        cx.constant("var", Tensor.ofFloats(cs, var))),
         out, Attrs.of("epsilon", eps), in);
   }
 
@@ -110,9 +112,11 @@ final class NormLayers {
     Variable avg = cx.aux(Op.AVERAGE_POOL, "window_mean", List.of(sq), Attrs.of(
         "kernel_shape", new long[] {size, size}, "strides", new long[] {1, 1},
         "pads", new long[] {pad, pad, pad, pad}, "count_include_pad", 1L), in);
-    Variable scaled = cx.aux(Op.MUL, "scaled", List.of(avg, cx.scalar("alpha", p.getAlpha())), null, in);
+    Variable scaled = cx.aux(Op.MUL, "scaled", List.of(avg, cx.scalar("alpha", p.getAlpha())),
+        null, in);
     Variable shifted = cx.aux(Op.ADD, "shifted", List.of(scaled, cx.scalar("one", 1f)), null, in);
-    Variable pw = cx.aux(Op.POW, "power", List.of(shifted, cx.scalar("neg_beta", -p.getBeta())), null,
+    Variable pw = cx.aux(Op.POW, "power", List.of(shifted, cx.scalar("neg_beta", -p.getBeta())),
+        null,
         in);
     return cx.op(Op.MUL, layer.getName(), List.of(x, pw), out, null, in);
   }

@@ -21,10 +21,7 @@ final class ShapeLayers {
   private ShapeLayers() {}
 
   static final List<LayerConverter> ALL = List.of(
-      // Every top is the bottom itself: no node, no new version.
-      LayerConverter.of(cx -> {
-        throw new IllegalStateException("Split is an alias");
-      }, "Split").aliasing(l -> true),
+      LayerConverter.alias("Split"),
       LayerConverter.of(ShapeLayers::crop, "Crop"),
       LayerConverter.of(ShapeLayers::concat, "Concat"),
       LayerConverter.multi(ShapeLayers::slice, "Slice"),
@@ -61,7 +58,8 @@ final class ShapeLayers {
         offsets[i] = Integer.toUnsignedLong(p.getOffset(i));
       }
     } else if (p.getOffsetCount() != 0) {
-      throw cx.fail("%d offsets for %d cropped axes, expected 0, 1 or %d", p.getOffsetCount(), n, n);
+      throw cx.fail("%d offsets for %d cropped axes, expected 0, 1 or %d", p.getOffsetCount(), n,
+          n);
     }
     long[] os = in.clone();
     long[] axes = new long[n];
@@ -78,7 +76,8 @@ final class ShapeLayers {
         Attrs.of("start", (long) axis), new long[] {n});
     Constant starts = cx.ints("starts", offsets);
     Variable ends = cx.auxInt(Op.ADD, "ends", List.of(starts, refShape), null, new long[] {n});
-    return cx.op(Op.SLICE, layer.getName(), List.of(x, starts, ends, cx.ints("axes", axes)), out, null,
+    return cx.op(Op.SLICE, layer.getName(), List.of(x, starts, ends, cx.ints("axes", axes)), out,
+        null,
         os);
   }
 
@@ -130,7 +129,8 @@ final class ShapeLayers {
     spec[axis] = -1; // leading zeros copy the input's dims
     Value target = cx.ints("shape", spec);
     if (end < in.length - 1) {
-      Variable tail = cx.auxInt(Op.SHAPE, "tail_shape", List.of(x), Attrs.of("start", (long) end + 1),
+      Variable tail = cx.auxInt(Op.SHAPE, "tail_shape", List.of(x),
+          Attrs.of("start", (long) end + 1),
           new long[] {in.length - end - 1});
       target = cx.auxInt(Op.CONCAT, "target_shape", List.of(target, tail), Attrs.of("axis", 0L),
           new long[] {os.length});
