@@ -1,6 +1,9 @@
 package fcn.frontend.caffe;
 
-/** Caffe's own output-size arithmetic, used for static shapes and checks. */
+/**
+ * Caffe's own size arithmetic, shared by the layer converters for static shapes and checks.
+ * Stateless.
+ */
 final class CaffeShapes {
   private CaffeShapes() {}
 
@@ -44,5 +47,20 @@ final class CaffeShapes {
 
   static long ceilDiv(long a, long b) {
     return -Math.floorDiv(-a, b);
+  }
+
+  /** The product of {@code dims[from..to)} (1 when empty). */
+  static long product(long[] dims, int from, int to) {
+    long n = 1;
+    for (int i = from; i < to; i++) {
+      n *= dims[i];
+    }
+    return n;
+  }
+
+  /** a x b for sizes, capped just above Caffe's limit so that it cannot overflow. */
+  static long saturatedProduct(long a, long b) {
+    return a == 0 || b == 0 ? 0 : Math.min(Math.min(a, LayerChecks.MAX + 1)
+        * Math.min(b, LayerChecks.MAX + 1), LayerChecks.MAX + 1);
   }
 }

@@ -17,6 +17,15 @@ import java.util.SplittableRandom;
 final class Fillers {
   private Fillers() {}
 
+  /** fcn's filler for convolution and InnerProduct blobs the prototxt gives no filler. */
+  static final FillerParameter WEIGHT_DEFAULT = gaussian(0.01f);
+  static final FillerParameter BIAS_DEFAULT = gaussian(0.01f);
+
+  /** {@code f} when the prototxt sets it ({@code has}), else {@code dflt}. */
+  static FillerParameter orDefault(boolean has, FillerParameter f, FillerParameter dflt) {
+    return has ? f : dflt;
+  }
+
   static FillerParameter gaussian(float std) {
     return FillerParameter.newBuilder().setType("gaussian").setStd(std).build();
   }

@@ -10,17 +10,10 @@ import fcn.ir.Shape;
 import fcn.ir.Tensor;
 import fcn.ir.Value;
 import fcn.ir.Variable;
-import fcn.proto.CaffeProto.BlobShape;
-import fcn.proto.CaffeProto.ConvolutionParameter;
-import fcn.proto.CaffeProto.EltwiseParameter;
 import fcn.proto.CaffeProto.FillerParameter;
-import fcn.proto.CaffeProto.LRNParameter;
 import fcn.proto.CaffeProto.LayerParameter;
 import fcn.proto.CaffeProto.NetParameter;
-import fcn.proto.CaffeProto.PoolingParameter;
-import fcn.proto.CaffeProto.ReshapeParameter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -35,20 +28,11 @@ import java.util.stream.Collectors;
  * Builds the IR graph from an upgraded (V2, TEST-phase) NetParameter. One instance per import.
  * Layers are visited in prototxt order, which in Caffe is also execution order; a blob name
  * maps to its current version, and when a layer writes a blob that already exists (in-place
- * layers) the older version is renamed so that the last version keeps the Caffe name.
+ * layers) the older version is renamed so that the last version keeps the Caffe name. Each
+ * layer is converted by its {@link LayerConverter} from {@link LayerRegistry}, to which this
+ * builder is the {@link LayerContext}; the builder itself knows no layer type.
  */
-final class GraphBuilder {
-
-  /** Layers that feed data from outside the net; their tops become graph inputs. */
-  private static final Set<String> DATA_TYPES = Set.of("Input", "Data", "ImageData",
-      "MemoryData", "HDF5Data", "DummyData", "WindowData", "Python");
-
-  private static final Set<String> TRAINING_ONLY = Set.of("Accuracy", "Silence", "HDF5Output");
-
-  private static final Set<String> SUPPORTED = Set.of("Convolution", "Deconvolution", "Pooling",
-      "ReLU", "Dropout", "InnerProduct", "Crop", "Eltwise", "Scale", "Bias", "BatchNorm", "LRN",
-      "Concat", "Softmax", "Sigmoid", "TanH", "Power", "Flatten", "Reshape", "Split", "Slice",
-      "ArgMax", "AbsVal", "ELU", "PReLU", "Exp", "Log", "Threshold", "Clip", "Swish");
+final class GraphBuilder implements LayerContext {
 
   /** Default spatial size of image inputs whose size the net does not give. */
   static final long DEFAULT_HW = 500;
@@ -77,6 +61,7 @@ final class GraphBuilder {
   private final List<String> randomLayers = new ArrayList<>();
 
   private LayerParameter layer; // the layer being converted, for messages
+  private List<String> outNames = List.of(); // its claimed top names
 
   GraphBuilder(NetParameter net, Map<String, List<WeightBlob>> weights, String weightsFile,
       CaffeImportOptions opts, String source) {
@@ -95,21 +80,17 @@ final class GraphBuilder {
   // ---- Classification ----------------------------------------------------------------------
 
   static boolean isData(LayerParameter l) {
-    return DATA_TYPES.contains(l.getType())
-        && !(l.getType().equals("Python") && l.getBottomCount() > 0);
+    return DataLayers.isData(l);
   }
 
   static boolean isTrainingOnly(LayerParameter l) {
-    return l.getType().endsWith("Loss") || TRAINING_ONLY.contains(l.getType());
+    return DataLayers.isTrainingOnly(l);
   }
 
+  /** Whether a caffemodel must hold blobs for {@code l} (or random weights must be asked for). */
   private static boolean hasParams(LayerParameter l) {
-    return switch (l.getType()) {
-      case "Convolution", "Deconvolution", "InnerProduct", "BatchNorm", "PReLU" -> true;
-      case "Scale" -> l.getBottomCount() == 1 || l.getScaleParam().getBiasTerm();
-      case "Bias" -> l.getBottomCount() == 1;
-      default -> false;
-    };
+    LayerConverter c = LayerRegistry.get(l.getType());
+    return c != null && c.blobCount().applyAsInt(l) > 0;
   }
 
   /** Why a layer cannot be converted, or null when it can. */
@@ -119,35 +100,13 @@ final class GraphBuilder {
     }
     String t = l.getType();
     if (t.equals("Python")) {
-      return "Python " + l.getPythonParam().getModule() + "." + l.getPythonParam().getLayer()
-          + " with bottoms";
+      return DataLayers.pythonReason(l);
     }
-    if (!SUPPORTED.contains(t)) {
+    LayerConverter c = LayerRegistry.get(t);
+    if (c == null) {
       return t.isEmpty() ? "no type" : t;
     }
-    switch (t) {
-      case "Pooling" -> {
-        PoolingParameter p = l.getPoolingParam();
-        if (p.getPool() == PoolingParameter.PoolMethod.STOCHASTIC) {
-          return "Pooling: STOCHASTIC";
-        }
-        if (l.getTopCount() > 1) {
-          return "Pooling with a mask top";
-        }
-      }
-      case "Convolution", "Deconvolution" -> {
-        if (l.getConvolutionParam().getAxis() != 1) {
-          return t + " with axis " + l.getConvolutionParam().getAxis();
-        }
-      }
-      case "ArgMax" -> {
-        if (l.getArgmaxParam().getOutMaxVal() || l.getArgmaxParam().getTopK() != 1) {
-          return "ArgMax with out_max_val or top_k > 1";
-        }
-      }
-      default -> { }
-    }
-    return null;
+    return c.refuse().apply(l);
   }
 
   // ---- Build -------------------------------------------------------------------------------
@@ -319,7 +278,7 @@ final class GraphBuilder {
         inputNames.add(top);
         long[] shape = overrides.get(top);
         if (shape == null) {
-          shape = declaredShape(l, i);
+          shape = DataLayers.declaredShape(l, i, source);
         }
         if (shape == null) {
           shape = defaultShape(l, top, layers);
@@ -342,47 +301,6 @@ final class GraphBuilder {
       }
     }
     return shapes;
-  }
-
-  private long[] declaredShape(LayerParameter l, int top) {
-    switch (l.getType()) {
-      case "Input" -> {
-        var ip = l.getInputParam();
-        if (ip.getShapeCount() == 1) {
-          return dims(ip.getShape(0));
-        }
-        if (ip.getShapeCount() > top) {
-          return dims(ip.getShape(top));
-        }
-        if (ip.getShapeCount() > 0) {
-          throw FcnException.of("%s: Input layer '%s' has %d tops but %d shapes; expected one"
-              + " shape, or one per top", source, l.getName(), l.getTopCount(), ip.getShapeCount());
-        }
-      }
-      case "DummyData" -> {
-        var d = l.getDummyDataParam();
-        if (d.getShapeCount() > 0) {
-          return dims(d.getShape(d.getShapeCount() == 1 ? 0 : top));
-        }
-        if (d.getNumCount() > 0) {
-          int j = d.getNumCount() == 1 ? 0 : top;
-          return new long[] {d.getNum(j), d.getChannels(j), d.getHeight(j), d.getWidth(j)};
-        }
-      }
-      case "MemoryData" -> {
-        var m = l.getMemoryDataParam();
-        if (top == 0 && m.getHeight() > 0 && m.getWidth() > 0) {
-          return new long[] {Math.max(1, m.getBatchSize()), Math.max(1, m.getChannels()),
-              m.getHeight(), m.getWidth()};
-        }
-      }
-      default -> { }
-    }
-    return null;
-  }
-
-  private static long[] dims(BlobShape s) {
-    return s.getDimList().stream().mapToLong(Long::longValue).toArray();
   }
 
   private long[] defaultShape(LayerParameter l, String top, List<LayerParameter> layers) {
@@ -491,7 +409,8 @@ final class GraphBuilder {
     consumed.remove(top);
   }
 
-  private Value bottom(int i) {
+  @Override
+  public Value bottom(int i) {
     String b = layer.getBottom(i);
     Value v = blobs.get(b);
     consumed.add(b);
@@ -505,14 +424,9 @@ final class GraphBuilder {
     return v;
   }
 
-  private long[] shape(Value v) {
+  @Override
+  public long[] shape(Value v) {
     return v.shape().toArray();
-  }
-
-  /** a x b for sizes, capped just above Caffe's limit so that it cannot overflow. */
-  private static long saturatedProduct(long a, long b) {
-    return a == 0 || b == 0 ? 0 : Math.min(Math.min(a, LayerChecks.MAX + 1) * Math.min(b, LayerChecks.MAX + 1),
-        LayerChecks.MAX + 1);
   }
 
   /**
@@ -534,12 +448,14 @@ final class GraphBuilder {
     }
   }
 
-  private FcnException fail(String fmt, Object... args) {
+  @Override
+  public FcnException fail(String fmt, Object... args) {
     return new FcnException(source + ": layer '" + layer.getName() + "' (" + layer.getType()
         + "): " + String.format(Locale.ROOT, fmt, args));
   }
 
-  private Variable op(Op op, String nodeName, List<? extends Value> in, String outName,
+  @Override
+  public Variable op(Op op, String nodeName, List<? extends Value> in, String outName,
       Attrs attrs, long[] outShape) {
     checkCount(outName, outShape);
     Variable v = g.add(op, nodeName, in, outName, attrs);
@@ -548,28 +464,33 @@ final class GraphBuilder {
   }
 
   /** An auxiliary node of the current layer, with a generated output name. */
-  private Variable aux(Op op, String what, List<? extends Value> in, Attrs attrs,
+  @Override
+  public Variable aux(Op op, String what, List<? extends Value> in, Attrs attrs,
       long[] outShape) {
     return op(op, layer.getName() + "." + what, in, fresh(layer.getName() + "." + what), attrs,
         outShape);
   }
 
-  private Variable auxInt(Op op, String what, List<? extends Value> in, Attrs attrs,
+  @Override
+  public Variable auxInt(Op op, String what, List<? extends Value> in, Attrs attrs,
       long[] outShape) {
     Variable v = aux(op, what, in, attrs, outShape);
     v.setType(DataType.INT64);
     return v;
   }
 
-  private Constant constant(String what, Tensor t) {
+  @Override
+  public Constant constant(String what, Tensor t) {
     return g.addConstant(fresh(layer.getName() + "." + what), t);
   }
 
-  private Constant ints(String what, long... values) {
+  @Override
+  public Constant ints(String what, long... values) {
     return constant(what, Tensor.vector(values));
   }
 
-  private Constant scalar(String what, float v) {
+  @Override
+  public Constant scalar(String what, float v) {
     return constant(what, Tensor.scalar(v));
   }
 
@@ -580,7 +501,8 @@ final class GraphBuilder {
    * ones when the caffemodel lacks the layer and a seed is set. Tensors come back with the
    * expected dims (legacy 4-D blobs are reshaped, same bytes).
    */
-  private Tensor[] params(String[] names, long[][] expected, FillerParameter[] fillers) {
+  @Override
+  public Tensor[] params(String[] names, long[][] expected, FillerParameter[] fillers) {
     List<WeightBlob> got = weights.get(layer.getName());
     Tensor[] out = new Tensor[expected.length];
     for (int i = 0; i < expected.length; i++) {
@@ -640,19 +562,16 @@ final class GraphBuilder {
         + "; pass --input-shape NAME=N,C,H,W if that is wrong)";
   }
 
-  private static FillerParameter filler(boolean has, FillerParameter f, FillerParameter dflt) {
-    return has ? f : dflt;
-  }
-
-  private static final FillerParameter WEIGHT_DEFAULT = Fillers.gaussian(0.01f);
-  private static final FillerParameter BIAS_DEFAULT = Fillers.gaussian(0.01f);
-
   // ---- Layers ------------------------------------------------------------------------------
 
+  /** Converts one layer through its registered converter, then records its tops. */
   private void convertLayer(LayerParameter l) {
-    String t = l.getType();
+    LayerConverter c = LayerRegistry.get(l.getType());
+    if (c == null) { // checked before the build: only a caller skipping the check gets here
+      throw new IllegalStateException("no converter for " + l.getType());
+    }
     // Layers that only alias a blob: no node, no new version.
-    if (t.equals("Split") || (t.equals("Dropout") && l.getTop(0).equals(l.getBottom(0)))) {
+    if (c.aliases().test(l)) {
       requireBottoms(1, 1);
       Value in = bottom(0);
       for (String top : l.getTopList()) {
@@ -663,31 +582,12 @@ final class GraphBuilder {
       }
       return;
     }
-    List<String> outNames = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (String top : l.getTopList()) {
-      outNames.add(claimTop(top, l.getName()));
+      names.add(claimTop(top, l.getName()));
     }
-    List<Variable> outs = switch (t) {
-      case "Convolution" -> List.of(convolution(outNames.get(0), false));
-      case "Deconvolution" -> List.of(convolution(outNames.get(0), true));
-      case "Pooling" -> List.of(pooling(outNames.get(0)));
-      case "InnerProduct" -> List.of(innerProduct(outNames.get(0)));
-      case "Crop" -> List.of(crop(outNames.get(0)));
-      case "Eltwise" -> List.of(eltwise(outNames.get(0)));
-      case "Scale" -> List.of(scaleOrBias(outNames.get(0), true));
-      case "Bias" -> List.of(scaleOrBias(outNames.get(0), false));
-      case "BatchNorm" -> List.of(batchNorm(outNames.get(0)));
-      case "LRN" -> List.of(lrn(outNames.get(0)));
-      case "Concat" -> List.of(concat(outNames.get(0)));
-      case "Flatten" -> List.of(flatten(outNames.get(0)));
-      case "Reshape" -> List.of(reshape(outNames.get(0)));
-      case "Slice" -> slice(outNames);
-      case "Power" -> List.of(power(outNames.get(0)));
-      case "ArgMax" -> List.of(argMax(outNames.get(0)));
-      case "Exp", "Log" -> List.of(expLog(outNames.get(0), t.equals("Exp")));
-      case "PReLU" -> List.of(prelu(outNames.get(0)));
-      default -> List.of(elementwise(outNames.get(0)));
-    };
+    outNames = names;
+    List<Variable> outs = c.build().build(this);
     if (outs.size() != l.getTopCount()) {
       throw fail("has %d tops, expected %d", l.getTopCount(), outs.size());
     }
@@ -696,7 +596,18 @@ final class GraphBuilder {
     }
   }
 
-  private void requireBottoms(int min, int max) {
+  @Override
+  public LayerParameter layer() {
+    return layer;
+  }
+
+  @Override
+  public String out(int i) {
+    return outNames.get(i);
+  }
+
+  @Override
+  public void requireBottoms(int min, int max) {
     int n = layer.getBottomCount();
     if (n < min || n > max) {
       throw fail("has %d bottoms, expected %s", n,
@@ -705,885 +616,27 @@ final class GraphBuilder {
     }
   }
 
-  private void requireTops(int n) {
+  @Override
+  public void requireTops(int n) {
     if (layer.getTopCount() != n) {
       throw fail("has %d tops, expected %d", layer.getTopCount(), n);
     }
   }
 
-  /** The bottom of a layer that must have exactly one bottom and one top. */
-  private Value soleBottom() {
+  @Override
+  public Value soleBottom() {
     requireBottoms(1, 1);
     requireTops(1);
     return bottom(0);
   }
 
-  private int canonicalAxis(int axis, int rank) {
+  @Override
+  public int canonicalAxis(int axis, int rank) {
     int a = axis < 0 ? axis + rank : axis;
     if (a < 0 || a >= rank) {
       throw fail("axis %d is out of range for a %d-axis bottom", axis, rank);
     }
     return a;
-  }
-
-  /** One-input, shape-preserving layers. */
-  private Variable elementwise(String out) {
-    Value x = soleBottom();
-    long[] s = shape(x);
-    String name = layer.getName();
-    return switch (layer.getType()) {
-      case "ReLU" -> {
-        float slope = layer.getReluParam().getNegativeSlope();
-        yield slope == 0 ? op(Op.RELU, name, List.of(x), out, null, s)
-            : op(Op.LEAKY_RELU, name, List.of(x), out, Attrs.of("alpha", slope), s);
-      }
-      case "Dropout" -> op(Op.IDENTITY, name, List.of(x), out, null, s); // TEST phase: identity
-      case "Sigmoid" -> op(Op.SIGMOID, name, List.of(x), out, null, s);
-      case "TanH" -> op(Op.TANH, name, List.of(x), out, null, s);
-      case "AbsVal" -> op(Op.ABS, name, List.of(x), out, null, s);
-      case "ELU" -> op(Op.ELU, name, List.of(x), out,
-          Attrs.of("alpha", layer.getEluParam().getAlpha()), s);
-      case "Softmax" -> op(Op.SOFTMAX, name, List.of(x), out,
-          Attrs.of("axis", canonicalAxis(layer.getSoftmaxParam().getAxis(), s.length)), s);
-      case "Clip" -> op(Op.CLIP, name, List.of(x, scalar("min", layer.getClipParam().getMin()),
-          scalar("max", layer.getClipParam().getMax())), out, null, s);
-      case "Threshold" -> {
-        Variable gt = aux(Op.GREATER, "greater",
-            List.of(x, scalar("threshold", layer.getThresholdParam().getThreshold())), null, s);
-        gt.setType(DataType.BOOL);
-        yield op(Op.CAST, name, List.of(gt), out, Attrs.of("to", DataType.FLOAT.onnxCode()), s);
-      }
-      case "Swish" -> {
-        float beta = layer.getSwishParam().getBeta();
-        Value arg = beta == 1 ? x
-            : aux(Op.MUL, "beta_x", List.of(x, scalar("beta", beta)), null, s);
-        Variable sig = aux(Op.SIGMOID, "sigmoid", List.of(arg), null, s);
-        yield op(Op.MUL, name, List.of(x, sig), out, null, s);
-      }
-      default -> throw new IllegalStateException("no converter for " + layer.getType());
-    };
-  }
-
-  // Convolution geometry, following BaseConvolutionLayer::LayerSetUp.
-  private long[] convGeom(ConvolutionParameter p, int nsp, String what) {
-    long[] out = new long[nsp];
-    switch (what) {
-      case "kernel" -> {
-        if (p.hasKernelH() || p.hasKernelW()) {
-          if (nsp != 2 || !p.hasKernelH() || !p.hasKernelW() || p.getKernelSizeCount() > 0) {
-            throw fail("kernel_h/kernel_w need a 2-D convolution, both set and no kernel_size");
-          }
-          return new long[] {p.getKernelH(), p.getKernelW()};
-        }
-        fillRepeated(out, p.getKernelSizeList(), -1, "kernel_size");
-        for (long k : out) {
-          if (k <= 0) {
-            throw fail("kernel size must be > 0, got %s", Arrays.toString(out));
-          }
-        }
-      }
-      case "pad" -> {
-        if (p.hasPadH() || p.hasPadW()) {
-          if (nsp != 2 || p.getPadCount() > 0) {
-            throw fail("pad_h/pad_w need a 2-D convolution and no pad");
-          }
-          return new long[] {p.getPadH(), p.getPadW()};
-        }
-        fillRepeated(out, p.getPadList(), 0, "pad");
-      }
-      case "stride" -> {
-        if (p.hasStrideH() || p.hasStrideW()) {
-          if (nsp != 2 || p.getStrideCount() > 0) {
-            throw fail("stride_h/stride_w need a 2-D convolution and no stride");
-          }
-          return new long[] {p.getStrideH(), p.getStrideW()};
-        }
-        fillRepeated(out, p.getStrideList(), 1, "stride");
-      }
-      default -> fillRepeated(out, p.getDilationList(), 1, "dilation");
-    }
-    return out;
-  }
-
-  private void fillRepeated(long[] out, List<Integer> values, long dflt, String field) {
-    if (values.isEmpty()) {
-      if (dflt < 0) {
-        throw fail("%s is missing", field);
-      }
-      Arrays.fill(out, dflt);
-    } else if (values.size() == 1) {
-      Arrays.fill(out, Integer.toUnsignedLong(values.get(0)));
-    } else if (values.size() == out.length) {
-      for (int i = 0; i < out.length; i++) {
-        out[i] = Integer.toUnsignedLong(values.get(i));
-      }
-    } else {
-      throw fail("%s has %d values, expected 1 or %d (one per spatial axis)", field,
-          values.size(), out.length);
-    }
-  }
-
-  private Variable convolution(String out, boolean deconv) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    ConvolutionParameter p = layer.getConvolutionParam();
-    int nsp = in.length - 2;
-    if (nsp < 1) {
-      throw fail("bottom is %s, expected N x C x spatial", Shape.format(in));
-    }
-    long[] k = convGeom(p, nsp, "kernel");
-    long[] s = convGeom(p, nsp, "stride");
-    long[] pad = convGeom(p, nsp, "pad");
-    long[] d = convGeom(p, nsp, "dilation");
-    long group = p.getGroup();
-    long o = p.getNumOutput();
-    long c = in[1];
-    if (o <= 0) {
-      throw fail("num_output must be > 0");
-    }
-    if (group <= 0 || c % group != 0 || o % group != 0) {
-      throw fail("group %d must divide the %d input channels and num_output %d", group, c, o);
-    }
-    long[] w = new long[2 + nsp];
-    w[0] = deconv ? c : o;
-    w[1] = deconv ? o / group : c / group;
-    System.arraycopy(k, 0, w, 2, nsp);
-    boolean bias = p.getBiasTerm();
-    long[][] expected = bias ? new long[][] {w, {o}} : new long[][] {w};
-    String[] names = bias ? new String[] {"weights", "bias"} : new String[] {"weights"};
-    FillerParameter[] fillers = {
-        filler(p.hasWeightFiller(), p.getWeightFiller(), WEIGHT_DEFAULT),
-        filler(p.hasBiasFiller(), p.getBiasFiller(), BIAS_DEFAULT)};
-    long[] os = new long[in.length];
-    os[0] = in[0];
-    os[1] = o;
-    for (int i = 0; i < nsp; i++) {
-      // Sizes first, weights after: a misfit must not cost (or overflow) a weight allocation.
-      if (in[2 + i] + 2 * pad[i] > LayerChecks.MAX) {
-        throw fail("pad %d on spatial axis %d makes the padded bottom %d, over %d (Caffe keeps"
-            + " sizes in an int)", pad[i], i, in[2 + i] + 2 * pad[i], LayerChecks.MAX);
-      }
-      os[2 + i] = deconv ? CaffeShapes.deconvOut(in[2 + i], k[i], s[i], pad[i], d[i])
-          : CaffeShapes.convOut(in[2 + i], k[i], s[i], pad[i], d[i]);
-      if (os[2 + i] <= 0 || os[2 + i] > LayerChecks.MAX) {
-        throw fail("output size %d along spatial axis %d for bottom %s (kernel %s, stride %s,"
-            + " pad %s, dilation %s); expected 1 to %d", os[2 + i], i, Shape.format(in),
-            Shape.format(k), Shape.format(s), Shape.format(pad), Shape.format(d), LayerChecks.MAX);
-      }
-    }
-    Tensor[] t = params(names, expected, fillers);
-    List<Value> ins = new ArrayList<>();
-    ins.add(x);
-    ins.add(constant("weight", t[0]));
-    if (bias) {
-      ins.add(constant("bias", t[1]));
-    }
-    long[] pads = new long[2 * nsp];
-    System.arraycopy(pad, 0, pads, 0, nsp);
-    System.arraycopy(pad, 0, pads, nsp, nsp);
-    Attrs a = Attrs.of("kernel_shape", k, "strides", s, "pads", pads, "dilations", d, "group",
-        group);
-    return op(deconv ? Op.CONV_TRANSPOSE : Op.CONV, layer.getName(), ins, out, a, os);
-  }
-
-  /**
-   * Caffe pooling as ONNX pooling in floor mode with asymmetric pads (see
-   * {@link CaffeShapes#poolCeilExtraPad}): every runtime agrees on floor mode, and the windows
-   * match Caffe's for every input size, not just the import size. AVE pads explicitly with
-   * zeros and uses count_include_pad=0, which makes the divisor Caffe's: the window clipped to
-   * the input plus its pad, never counting the overflow of the ceil rounding.
-   */
-  private Variable pooling(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    if (in.length != 4) {
-      throw fail("bottom is %s, expected 4 axes (N x C x H x W)", Shape.format(in));
-    }
-    PoolingParameter p = layer.getPoolingParam();
-    boolean max = p.getPool() == PoolingParameter.PoolMethod.MAX;
-    if (p.getGlobalPooling()) {
-      if (p.hasKernelSize() || p.hasKernelH() || p.hasKernelW()) {
-        throw fail("global_pooling takes no kernel size");
-      }
-      long ph = p.hasPadH() ? p.getPadH() : p.getPad();
-      long pw = p.hasPadW() ? p.getPadW() : p.getPad();
-      long sh = p.hasStrideH() ? p.getStrideH() : p.getStride();
-      long sw = p.hasStrideW() ? p.getStrideW() : p.getStride();
-      if (ph != 0 || pw != 0 || sh != 1 || sw != 1) {
-        throw fail("global_pooling needs pad 0 and stride 1");
-      }
-      return op(max ? Op.GLOBAL_MAX_POOL : Op.GLOBAL_AVERAGE_POOL, layer.getName(), List.of(x),
-          out, null, new long[] {in[0], in[1], 1, 1});
-    }
-    long kh;
-    long kw;
-    if (p.hasKernelSize()) {
-      if (p.hasKernelH() || p.hasKernelW()) {
-        throw fail("give kernel_size or kernel_h/kernel_w, not both");
-      }
-      kh = kw = p.getKernelSize();
-    } else if (p.hasKernelH() && p.hasKernelW()) {
-      kh = p.getKernelH();
-      kw = p.getKernelW();
-    } else {
-      throw fail("kernel_size (or both kernel_h and kernel_w) is required");
-    }
-    long ph = p.hasPadH() ? p.getPadH() : p.getPad();
-    long pw = p.hasPadW() ? p.getPadW() : p.getPad();
-    long sh = p.hasStrideH() ? p.getStrideH() : p.getStride();
-    long sw = p.hasStrideW() ? p.getStrideW() : p.getStride();
-    if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0) {
-      throw fail("kernel and stride must be > 0");
-    }
-    if (ph >= kh || pw >= kw) {
-      throw fail("pad %dx%d must be smaller than the kernel %dx%d", ph, pw, kh, kw);
-    }
-    if (in[2] + 2 * ph > LayerChecks.MAX || in[3] + 2 * pw > LayerChecks.MAX) {
-      throw fail("pad %dx%d makes the padded bottom over %d (Caffe keeps sizes in an int)", ph, pw,
-          LayerChecks.MAX);
-    }
-    boolean ceil = p.getRoundMode() == PoolingParameter.RoundMode.CEIL;
-    long oh = ceil ? CaffeShapes.poolOutCeil(in[2], kh, sh, ph)
-        : CaffeShapes.poolOutFloor(in[2], kh, sh, ph);
-    long ow = ceil ? CaffeShapes.poolOutCeil(in[3], kw, sw, pw)
-        : CaffeShapes.poolOutFloor(in[3], kw, sw, pw);
-    if (in[2] + 2 * ph < kh || in[3] + 2 * pw < kw) {
-      throw fail("kernel %dx%d is larger than the padded bottom %s", kh, kw, Shape.format(in));
-    }
-    long eh = ceil ? CaffeShapes.poolCeilExtraPad(kh, sh, ph) : 0;
-    long ew = ceil ? CaffeShapes.poolCeilExtraPad(kw, sw, pw) : 0;
-    long onnxH = Math.floorDiv(in[2] + 2 * ph + eh - kh, sh) + 1;
-    long onnxW = Math.floorDiv(in[3] + 2 * pw + ew - kw, sw) + 1;
-    if (onnxH != oh || onnxW != ow) {
-      // Only with stride > kernel and no pad: Caffe's ceil rounding then adds windows lying
-      // wholly outside the input, whose values are not defined by the input.
-      throw fail("with kernel %dx%d, stride %dx%d and no pad, Caffe's ceil rounding makes"
-          + " windows outside the %dx%d input; expected an input size where they fit",
-          kh, kw, sh, sw, in[2], in[3]);
-    }
-    long[] os = {in[0], in[1], oh, ow};
-    Attrs a = Attrs.of("kernel_shape", new long[] {kh, kw}, "strides", new long[] {sh, sw},
-        "ceil_mode", 0L);
-    if (max) {
-      a.set("pads", new long[] {ph, pw, ph + eh, pw + ew});
-      return op(Op.MAX_POOL, layer.getName(), List.of(x), out, a, os);
-    }
-    Value src = x;
-    if (ph > 0 || pw > 0) {
-      src = aux(Op.PAD, "pad", List.of(x, ints("pads", 0, 0, ph, pw, 0, 0, ph, pw)), null,
-          new long[] {in[0], in[1], in[2] + 2 * ph, in[3] + 2 * pw});
-    }
-    a.set("pads", new long[] {0, 0, eh, ew}).set("count_include_pad", 0L);
-    return op(Op.AVERAGE_POOL, layer.getName(), List.of(src), out, a, os);
-  }
-
-  /** Flatten(axis) + Gemm, the form {@code fcn.passes.ClassifierHeadPass} recognises. */
-  private Variable innerProduct(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    var p = layer.getInnerProductParam();
-    int axis = canonicalAxis(p.getAxis(), in.length);
-    long outer = 1;
-    for (int i = 0; i < axis; i++) {
-      outer *= in[i];
-    }
-    long k = 1;
-    for (int i = axis; i < in.length; i++) {
-      k *= in[i];
-    }
-    long n = p.getNumOutput();
-    if (n <= 0) {
-      throw fail("num_output must be > 0");
-    }
-    boolean transpose = p.getTranspose();
-    long[] w = transpose ? new long[] {k, n} : new long[] {n, k};
-    boolean bias = p.getBiasTerm();
-    long[][] expected = bias ? new long[][] {w, {n}} : new long[][] {w};
-    String[] names = bias ? new String[] {"weights", "bias"} : new String[] {"weights"};
-    FillerParameter[] fillers = {
-        filler(p.hasWeightFiller(), p.getWeightFiller(), WEIGHT_DEFAULT),
-        filler(p.hasBiasFiller(), p.getBiasFiller(), BIAS_DEFAULT)};
-    Tensor[] t = params(names, expected, fillers);
-    long[] os = new long[axis + 1];
-    System.arraycopy(in, 0, os, 0, axis);
-    os[axis] = n;
-    Variable flat = aux(Op.FLATTEN, "flatten", List.of(x), Attrs.of("axis", (long) axis),
-        new long[] {outer, k});
-    List<Value> ins = new ArrayList<>(List.of(flat, constant("weight", t[0])));
-    if (bias) {
-      ins.add(constant("bias", t[1]));
-    }
-    Attrs a = Attrs.of("transB", transpose ? 0L : 1L);
-    if (axis == 1) {
-      return op(Op.GEMM, layer.getName(), ins, out, a, os);
-    }
-    Variable mm = aux(Op.GEMM, "gemm", ins, a, new long[] {outer, n});
-    Variable lead = auxInt(Op.SHAPE, "lead_shape", List.of(x), Attrs.of("end", (long) axis),
-        new long[] {axis});
-    Variable target = auxInt(Op.CONCAT, "shape", List.of(lead, ints("n", n)),
-        Attrs.of("axis", 0L), new long[] {axis + 1});
-    return op(Op.RESHAPE, layer.getName(), List.of(mm, target), out, null, os);
-  }
-
-  /**
-   * Crop bottom 0 to bottom 1's size on the axes from {@code axis}: a Slice whose ends are
-   * offset + Shape(reference), so the crop follows the reference at any input size.
-   */
-  private Variable crop(String out) {
-    requireBottoms(2, 2);
-    requireTops(1);
-    Value x = bottom(0);
-    Value ref = bottom(1);
-    long[] in = shape(x);
-    long[] rs = shape(ref);
-    if (in.length != rs.length) {
-      throw fail("bottoms have %d and %d axes, expected the same", in.length, rs.length);
-    }
-    var p = layer.getCropParam();
-    int axis = canonicalAxis(p.getAxis(), in.length);
-    int n = in.length - axis;
-    long[] offsets = new long[n];
-    if (p.getOffsetCount() == 1) {
-      Arrays.fill(offsets, Integer.toUnsignedLong(p.getOffset(0)));
-    } else if (p.getOffsetCount() == n) {
-      for (int i = 0; i < n; i++) {
-        offsets[i] = Integer.toUnsignedLong(p.getOffset(i));
-      }
-    } else if (p.getOffsetCount() != 0) {
-      throw fail("%d offsets for %d cropped axes, expected 0, 1 or %d", p.getOffsetCount(), n, n);
-    }
-    long[] os = in.clone();
-    long[] axes = new long[n];
-    for (int i = 0; i < n; i++) {
-      int d = axis + i;
-      axes[i] = d;
-      if (in[d] < offsets[i] + rs[d]) {
-        throw fail("cannot crop axis %d of %s at offset %d to the reference's %d",
-            d, Shape.format(in), offsets[i], rs[d]);
-      }
-      os[d] = rs[d];
-    }
-    Variable refShape = auxInt(Op.SHAPE, "ref_shape", List.of(ref),
-        Attrs.of("start", (long) axis), new long[] {n});
-    Constant starts = ints("starts", offsets);
-    Variable ends = auxInt(Op.ADD, "ends", List.of(starts, refShape), null, new long[] {n});
-    return op(Op.SLICE, layer.getName(), List.of(x, starts, ends, ints("axes", axes)), out, null,
-        os);
-  }
-
-  private Variable eltwise(String out) {
-    requireBottoms(2, Integer.MAX_VALUE);
-    requireTops(1);
-    EltwiseParameter p = layer.getEltwiseParam();
-    List<Value> ins = new ArrayList<>();
-    long[] s = shape(bottom(0));
-    for (int i = 0; i < layer.getBottomCount(); i++) {
-      Value b = bottom(i);
-      if (!Arrays.equals(shape(b), s)) {
-        throw fail("bottom '%s' is %s, expected %s like bottom '%s'", layer.getBottom(i),
-            Shape.format(shape(b)), Shape.format(s), layer.getBottom(0));
-      }
-      ins.add(b);
-    }
-    String name = layer.getName();
-    switch (p.getOperation()) {
-      case PROD -> {
-        if (p.getCoeffCount() > 0) {
-          throw fail("coeff is only for SUM");
-        }
-        Value acc = ins.get(0);
-        for (int i = 1; i < ins.size(); i++) {
-          boolean last = i == ins.size() - 1;
-          acc = last ? op(Op.MUL, name, List.of(acc, ins.get(i)), out, null, s)
-              : aux(Op.MUL, "prod" + i, List.of(acc, ins.get(i)), null, s);
-        }
-        return (Variable) acc;
-      }
-      case MAX -> {
-        if (p.getCoeffCount() > 0) {
-          throw fail("coeff is only for SUM");
-        }
-        return op(Op.MAX, name, ins, out, null, s);
-      }
-      default -> {
-        if (p.getCoeffCount() > 0 && p.getCoeffCount() != ins.size()) {
-          throw fail("%d coeffs for %d bottoms, expected one per bottom", p.getCoeffCount(),
-              ins.size());
-        }
-        List<Value> terms = new ArrayList<>();
-        for (int i = 0; i < ins.size(); i++) {
-          float c = p.getCoeffCount() > 0 ? p.getCoeff(i) : 1f;
-          terms.add(c == 1f ? ins.get(i)
-              : aux(Op.MUL, "coeff" + i, List.of(ins.get(i), scalar("coeff" + i, c)), null, s));
-        }
-        return terms.size() == 2 ? op(Op.ADD, name, terms, out, null, s)
-            : op(Op.SUM, name, terms, out, null, s);
-      }
-    }
-  }
-
-  /**
-   * Scale and Bias: a per-slice factor/offset over axes [axis, axis + num_axes) of bottom 0,
-   * from a learned blob or from bottom 1; broadcast by giving it trailing 1-axes.
-   */
-  private Variable scaleOrBias(String out, boolean isScale) {
-    requireBottoms(1, 2);
-    requireTops(1);
-    Value x = bottom(0);
-    long[] in = shape(x);
-    int axisParam = isScale ? layer.getScaleParam().getAxis() : layer.getBiasParam().getAxis();
-    int numAxes = isScale ? layer.getScaleParam().getNumAxes() : layer.getBiasParam().getNumAxes();
-    boolean twoBottoms = layer.getBottomCount() == 2;
-    long[] ps;
-    int axis;
-    if (twoBottoms) {
-      ps = shape(bottom(1));
-      // Caffe: a scalar second bottom may use axis 0 even when it would be out of range.
-      axis = ps.length == 0 ? 0 : canonicalAxis(axisParam, in.length);
-    } else {
-      axis = canonicalAxis(axisParam, in.length);
-      int end = numAxes == -1 ? in.length : axis + numAxes;
-      if (numAxes < -1 || end > in.length) {
-        throw fail("num_axes %d does not fit a %d-axis bottom from axis %d", numAxes, in.length,
-            axis);
-      }
-      ps = Arrays.copyOfRange(in, axis, end);
-    }
-    if (axis + ps.length > in.length
-        || !Arrays.equals(ps, Arrays.copyOfRange(in, axis, axis + ps.length))) {
-      throw fail("parameter shape %s does not match bottom %s from axis %d", Shape.format(ps),
-          Shape.format(in), axis);
-    }
-    int trailing = in.length - axis - ps.length;
-    long[] bshape = Arrays.copyOf(ps, ps.length + trailing);
-    Arrays.fill(bshape, ps.length, bshape.length, 1);
-    boolean bias = isScale && layer.getScaleParam().getBiasTerm();
-    List<String> names = new ArrayList<>();
-    List<long[]> expected = new ArrayList<>();
-    List<FillerParameter> fillers = new ArrayList<>();
-    if (!twoBottoms) {
-      names.add(isScale ? "scale" : "bias");
-      expected.add(ps);
-      if (isScale) {
-        var sp = layer.getScaleParam();
-        fillers.add(filler(sp.hasFiller(), sp.getFiller(), Fillers.constant(1)));
-      } else {
-        var bp = layer.getBiasParam();
-        fillers.add(filler(bp.hasFiller(), bp.getFiller(), Fillers.constant(0)));
-      }
-    }
-    if (bias) {
-      names.add("bias");
-      expected.add(ps);
-      var sp = layer.getScaleParam();
-      fillers.add(filler(sp.hasBiasFiller(), sp.getBiasFiller(), Fillers.constant(0)));
-    }
-    Tensor[] t = expected.isEmpty() ? new Tensor[0]
-        : params(names.toArray(new String[0]), expected.toArray(new long[0][]),
-            fillers.toArray(new FillerParameter[0]));
-    Value factor;
-    if (twoBottoms) {
-      factor = bottom(1);
-      if (trailing > 0) {
-        long[] axes = new long[trailing];
-        for (int i = 0; i < trailing; i++) {
-          axes[i] = ps.length + i;
-        }
-        factor = aux(Op.UNSQUEEZE, "unsqueeze", List.of(factor, ints("axes", axes)), null,
-            bshape);
-      }
-    } else {
-      factor = constant(isScale ? "scale" : "bias", t[0].reshape(bshape));
-    }
-    String name = layer.getName();
-    if (!isScale) {
-      return op(Op.ADD, name, List.of(x, factor), out, null, in);
-    }
-    if (!bias) {
-      return op(Op.MUL, name, List.of(x, factor), out, null, in);
-    }
-    Variable scaled = aux(Op.MUL, "scaled", List.of(x, factor), null, in);
-    Constant b = constant("bias", t[t.length - 1].reshape(bshape));
-    return op(Op.ADD, name, List.of(scaled, b), out, null, in);
-  }
-
-  /**
-   * Caffe BatchNorm (no affine): y = (x - mean/f) / sqrt(var/f + eps), where f is the third
-   * blob (a moving-average normaliser; 0 means the statistics are zero). Without
-   * use_global_stats (explicitly false in TEST), Caffe normalises with the batch's own mean
-   * and variance over N and the spatial axes.
-   */
-  private Variable batchNorm(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    if (in.length < 2) {
-      throw fail("bottom is %s, expected N x C x ...", Shape.format(in));
-    }
-    long c = in[1];
-    var p = layer.getBatchNormParam();
-    float eps = p.getEps();
-    boolean global = !p.hasUseGlobalStats() || p.getUseGlobalStats(); // TEST-phase default
-    String name = layer.getName();
-    if (!global) {
-      long[] axes = new long[in.length - 1];
-      axes[0] = 0;
-      for (int i = 2; i < in.length; i++) {
-        axes[i - 1] = i;
-      }
-      long[] rs = new long[in.length];
-      Arrays.fill(rs, 1);
-      rs[1] = c;
-      Attrs r = Attrs.of("axes", axes, "keepdims", 1L);
-      Variable mean = aux(Op.REDUCE_MEAN, "batch_mean", List.of(x), r, rs);
-      Variable centered = aux(Op.SUB, "centered", List.of(x, mean), null, in);
-      Variable sq = aux(Op.MUL, "squared", List.of(centered, centered), null, in);
-      Variable var = aux(Op.REDUCE_MEAN, "batch_var", List.of(sq), r.copy(), rs);
-      Variable ve = aux(Op.ADD, "var_eps", List.of(var, scalar("eps", eps)), null, rs);
-      Variable sd = aux(Op.SQRT, "std", List.of(ve), null, rs);
-      return op(Op.DIV, name, List.of(centered, sd), out, null, in);
-    }
-    Tensor[] t = params(new String[] {"mean", "variance", "scale factor"},
-        new long[][] {{c}, {c}, {1}},
-        new FillerParameter[] {Fillers.gaussian(0.1f), Fillers.uniform(0.5f, 1.5f),
-            Fillers.constant(1)});
-    float f = t[2].floats()[0];
-    float inv = f == 0 ? 0 : 1 / f;
-    float[] mean = t[0].floats();
-    float[] var = t[1].floats();
-    for (int i = 0; i < c; i++) {
-      mean[i] *= inv;
-      var[i] *= inv;
-    }
-    float[] ones = new float[(int) c];
-    Arrays.fill(ones, 1f);
-    long[] cs = {c};
-    return op(Op.BATCH_NORMALIZATION, name, List.of(x, constant("gamma", Tensor.ofFloats(cs, ones)),
-        constant("beta", Tensor.ofFloats(cs, new float[(int) c])),
-        constant("mean", Tensor.ofFloats(cs, mean)), constant("var", Tensor.ofFloats(cs, var))),
-        out, Attrs.of("epsilon", eps), in);
-  }
-
-  /**
-   * ACROSS_CHANNELS is ONNX LRN (same formula; Caffe requires an odd size, where the windows
-   * agree). WITHIN_CHANNEL is Caffe's own composition: x * (1 + alpha * avgpool(x^2))^-beta,
-   * the average over a size x size window with zero padding counted (k is not used).
-   */
-  private Variable lrn(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    if (in.length != 4) {
-      throw fail("bottom is %s, expected 4 axes", Shape.format(in));
-    }
-    LRNParameter p = layer.getLrnParam();
-    long size = p.getLocalSize();
-    if (size % 2 != 1) {
-      throw fail("local_size %d must be odd", size);
-    }
-    if (p.getNormRegion() == LRNParameter.NormRegion.ACROSS_CHANNELS) {
-      return op(Op.LRN, layer.getName(), List.of(x), out, Attrs.of("size", size, "alpha",
-          p.getAlpha(), "beta", p.getBeta(), "bias", p.getK()), in);
-    }
-    long pad = (size - 1) / 2;
-    Variable sq = aux(Op.MUL, "square", List.of(x, x), null, in);
-    Variable avg = aux(Op.AVERAGE_POOL, "window_mean", List.of(sq), Attrs.of(
-        "kernel_shape", new long[] {size, size}, "strides", new long[] {1, 1},
-        "pads", new long[] {pad, pad, pad, pad}, "count_include_pad", 1L), in);
-    Variable scaled = aux(Op.MUL, "scaled", List.of(avg, scalar("alpha", p.getAlpha())), null, in);
-    Variable shifted = aux(Op.ADD, "shifted", List.of(scaled, scalar("one", 1f)), null, in);
-    Variable pw = aux(Op.POW, "power", List.of(shifted, scalar("neg_beta", -p.getBeta())), null,
-        in);
-    return op(Op.MUL, layer.getName(), List.of(x, pw), out, null, in);
-  }
-
-  private Variable concat(String out) {
-    requireBottoms(1, Integer.MAX_VALUE);
-    requireTops(1);
-    long[] s0 = shape(bottom(0));
-    var p = layer.getConcatParam();
-    int axis = canonicalAxis(p.hasConcatDim() ? p.getConcatDim() : p.getAxis(), s0.length);
-    long[] os = s0.clone();
-    os[axis] = 0;
-    List<Value> ins = new ArrayList<>();
-    for (int i = 0; i < layer.getBottomCount(); i++) {
-      long[] s = shape(bottom(i));
-      for (int d = 0; d < s0.length; d++) {
-        if (s.length != s0.length || (d != axis && s[d] != s0[d])) {
-          throw fail("bottom '%s' is %s, expected %s except on axis %d", layer.getBottom(i),
-              Shape.format(s), Shape.format(s0), axis);
-        }
-      }
-      os[axis] += s[axis];
-      ins.add(bottom(i));
-    }
-    return op(Op.CONCAT, layer.getName(), ins, out, Attrs.of("axis", (long) axis), os);
-  }
-
-  private Variable flatten(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    var p = layer.getFlattenParam();
-    int axis = canonicalAxis(p.getAxis(), in.length);
-    int end = canonicalAxis(p.getEndAxis(), in.length);
-    if (end < axis) {
-      throw fail("end_axis %d is before axis %d", end, axis);
-    }
-    long flat = 1;
-    for (int i = axis; i <= end; i++) {
-      flat *= in[i];
-    }
-    long[] os = new long[in.length - (end - axis)];
-    System.arraycopy(in, 0, os, 0, axis);
-    os[axis] = flat;
-    System.arraycopy(in, end + 1, os, axis + 1, in.length - end - 1);
-    if (axis == 1 && end == in.length - 1) {
-      return op(Op.FLATTEN, layer.getName(), List.of(x), out, Attrs.of("axis", 1L), os);
-    }
-    long[] spec = new long[axis + 1];
-    spec[axis] = -1; // leading zeros copy the input's dims
-    Value target = ints("shape", spec);
-    if (end < in.length - 1) {
-      Variable tail = auxInt(Op.SHAPE, "tail_shape", List.of(x), Attrs.of("start", (long) end + 1),
-          new long[] {in.length - end - 1});
-      target = auxInt(Op.CONCAT, "target_shape", List.of(target, tail), Attrs.of("axis", 0L),
-          new long[] {os.length});
-    }
-    return op(Op.RESHAPE, layer.getName(), List.of(x, target), out, null, os);
-  }
-
-  /**
-   * Caffe Reshape: dims [axis, axis + num_axes) are replaced by the spec, where 0 copies the
-   * bottom's dim at the same position and -1 is inferred; ONNX Reshape's 0 means the same
-   * once the spec is placed at the same position, so the prefix is all zeros and the suffix
-   * is read with Shape.
-   */
-  private Variable reshape(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    ReshapeParameter p = layer.getReshapeParam();
-    int start = p.getAxis() >= 0 ? p.getAxis() : in.length + p.getAxis() + 1;
-    if (start < 0 || start > in.length) {
-      throw fail("axis %d is out of range for a %d-axis bottom", p.getAxis(), in.length);
-    }
-    int end = p.getNumAxes() == -1 ? in.length : start + p.getNumAxes();
-    if (p.getNumAxes() < -1 || end > in.length) {
-      throw fail("num_axes %d does not fit a %d-axis bottom from axis %d", p.getNumAxes(),
-          in.length, start);
-    }
-    long[] spec = p.getShape().getDimList().stream().mapToLong(Long::longValue).toArray();
-    long[] os = new long[start + spec.length + in.length - end];
-    System.arraycopy(in, 0, os, 0, start);
-    int infer = -1;
-    long known = 1;
-    for (int i = 0; i < spec.length; i++) {
-      long d = spec[i];
-      if (d == 0) {
-        if (start + i >= in.length) {
-          throw fail("shape dim %d is 0 (copy) but the bottom has no axis %d", i, start + i);
-        }
-        d = in[start + i];
-      } else if (d == -1) {
-        if (infer >= 0) {
-          throw fail("shape has more than one -1");
-        }
-        infer = start + i;
-        continue;
-      } else if (d < -1 || d > LayerChecks.MAX) {
-        throw fail("shape dim %d is %d, expected -1 to %d", i, d, LayerChecks.MAX);
-      }
-      os[start + i] = d;
-      known = saturatedProduct(known, d);
-    }
-    System.arraycopy(in, end, os, start + spec.length, in.length - end);
-    long total = 1;
-    for (long d : in) {
-      total *= d;
-    }
-    for (int i = 0; i < os.length; i++) {
-      if (i < start || i >= start + spec.length) {
-        known = saturatedProduct(known, os[i]);
-      }
-    }
-    if (infer >= 0) {
-      if (known == 0 || total % known != 0) {
-        throw fail("cannot infer the -1 dim of %s from %s", Arrays.toString(spec),
-            Shape.format(in));
-      }
-      os[infer] = total / known;
-    } else if (known != total) {
-      throw fail("shape %s has %d elements, the bottom %s has %d", Arrays.toString(spec), known,
-          Shape.format(in), total);
-    }
-    long[] head = new long[start + spec.length];
-    System.arraycopy(spec, 0, head, start, spec.length);
-    Value target = ints("shape", head);
-    if (end < in.length) {
-      Variable tail = auxInt(Op.SHAPE, "tail_shape", List.of(x), Attrs.of("start", (long) end),
-          new long[] {in.length - end});
-      target = auxInt(Op.CONCAT, "target_shape", List.of(target, tail), Attrs.of("axis", 0L),
-          new long[] {os.length});
-    }
-    return op(Op.RESHAPE, layer.getName(), List.of(x, target), out, null, os);
-  }
-
-  /** Caffe Slice: consecutive pieces along an axis, one Slice node per top. */
-  private List<Variable> slice(List<String> outs) {
-    requireBottoms(1, 1);
-    Value x = bottom(0);
-    long[] in = shape(x);
-    var p = layer.getSliceParam();
-    int axis = canonicalAxis(p.hasSliceDim() && !p.hasAxis() ? p.getSliceDim() : p.getAxis(),
-        in.length);
-    int n = layer.getTopCount();
-    long[] bounds = new long[n + 1];
-    if (p.getSlicePointCount() > 0) {
-      if (p.getSlicePointCount() != n - 1) {
-        throw fail("%d slice points for %d tops, expected %d", p.getSlicePointCount(), n, n - 1);
-      }
-      for (int i = 0; i < n - 1; i++) {
-        bounds[i + 1] = Integer.toUnsignedLong(p.getSlicePoint(i));
-      }
-    } else {
-      if (in[axis] % n != 0) {
-        throw fail("axis %d of size %d does not split evenly into %d tops", axis, in[axis], n);
-      }
-      for (int i = 1; i < n; i++) {
-        bounds[i] = i * (in[axis] / n);
-      }
-    }
-    bounds[n] = in[axis];
-    List<Variable> res = new ArrayList<>();
-    Constant axes = ints("axes", axis);
-    for (int i = 0; i < n; i++) {
-      if (bounds[i + 1] <= bounds[i] || bounds[i + 1] > in[axis]) {
-        throw fail("slice points %s do not increase within the axis size %d",
-            p.getSlicePointList(), in[axis]);
-      }
-      long[] os = in.clone();
-      os[axis] = bounds[i + 1] - bounds[i];
-      long end = i == n - 1 ? Long.MAX_VALUE : bounds[i + 1];
-      res.add(op(Op.SLICE, n == 1 ? layer.getName() : layer.getName() + "." + i,
-          List.of(x, ints("starts" + i, bounds[i]), ints("ends" + i, end), axes), outs.get(i),
-          null, os));
-    }
-    return res;
-  }
-
-  /** (shift + scale * x) ^ power, skipping the trivial steps like Caffe's PowerLayer. */
-  private Variable power(String out) {
-    Value x = soleBottom();
-    long[] s = shape(x);
-    var p = layer.getPowerParam();
-    List<Object[]> steps = new ArrayList<>();
-    if (p.getScale() != 1) {
-      steps.add(new Object[] {Op.MUL, "scale", p.getScale()});
-    }
-    if (p.getShift() != 0) {
-      steps.add(new Object[] {Op.ADD, "shift", p.getShift()});
-    }
-    if (p.getPower() != 1) {
-      steps.add(new Object[] {Op.POW, "power", p.getPower()});
-    }
-    if (steps.isEmpty()) {
-      return op(Op.IDENTITY, layer.getName(), List.of(x), out, null, s);
-    }
-    Value acc = x;
-    for (int i = 0; i < steps.size(); i++) {
-      Op o = (Op) steps.get(i)[0];
-      String what = (String) steps.get(i)[1];
-      List<Value> ins = List.of(acc, scalar(what, (Float) steps.get(i)[2]));
-      acc = i == steps.size() - 1 ? op(o, layer.getName(), ins, out, null, s)
-          : aux(o, what + "d", ins, null, s);
-    }
-    return (Variable) acc;
-  }
-
-  /** Exp: base^(shift + scale x); Log: log_base(shift + scale x); base -1 means e. */
-  private Variable expLog(String out, boolean isExp) {
-    Value x = soleBottom();
-    long[] s = shape(x);
-    float base = isExp ? layer.getExpParam().getBase() : layer.getLogParam().getBase();
-    float scale = isExp ? layer.getExpParam().getScale() : layer.getLogParam().getScale();
-    float shift = isExp ? layer.getExpParam().getShift() : layer.getLogParam().getShift();
-    if (base != -1 && base <= 0) {
-      throw fail("base %s must be -1 (e) or > 0", base);
-    }
-    double lnBase = base == -1 ? 1 : Math.log(base);
-    String name = layer.getName();
-    if (isExp) {
-      // Caffe: y = base^shift * exp(ln(base) * scale * x).
-      float inner = (float) (lnBase * scale);
-      float outer = shift == 0 ? 1 : (float) Math.pow(base == -1 ? Math.E : base, shift);
-      Value arg = inner == 1 ? x : aux(Op.MUL, "inner", List.of(x, scalar("inner_scale", inner)),
-          null, s);
-      if (outer == 1) {
-        return op(Op.EXP, name, List.of(arg), out, null, s);
-      }
-      Variable e = aux(Op.EXP, "exp", List.of(arg), null, s);
-      return op(Op.MUL, name, List.of(e, scalar("outer_scale", outer)), out, null, s);
-    }
-    Value arg = x;
-    if (scale != 1) {
-      arg = aux(Op.MUL, "scaled", List.of(arg, scalar("scale", scale)), null, s);
-    }
-    if (shift != 0) {
-      arg = aux(Op.ADD, "shifted", List.of(arg, scalar("shift", shift)), null, s);
-    }
-    if (base == -1) {
-      return op(Op.LOG, name, List.of(arg), out, null, s);
-    }
-    Variable ln = aux(Op.LOG, "ln", List.of(arg), null, s);
-    return op(Op.MUL, name, List.of(ln, scalar("inv_ln_base", (float) (1 / lnBase))), out, null,
-        s);
-  }
-
-  private Variable prelu(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    if (in.length < 2) {
-      throw fail("bottom is %s, expected N x C x ...", Shape.format(in));
-    }
-    var p = layer.getPreluParam();
-    long c = p.getChannelShared() ? 1 : in[1];
-    Tensor[] t = params(new String[] {"slope"}, new long[][] {{c}},
-        new FillerParameter[] {filler(p.hasFiller(), p.getFiller(), Fillers.constant(0.25f))});
-    long[] bs = new long[in.length - 1];
-    Arrays.fill(bs, 1);
-    bs[0] = c;
-    return op(Op.PRELU, layer.getName(), List.of(x, constant("slope", t[0].reshape(bs))), out,
-        null, in);
-  }
-
-  /**
-   * ArgMax with top_k 1: the index along {@code axis}, or over each item's flattened dims
-   * (shape N x 1 x 1) without one; Caffe returns indices as floats and breaks ties towards the
-   * larger index (it sorts (value, index) pairs descending).
-   */
-  private Variable argMax(String out) {
-    Value x = soleBottom();
-    long[] in = shape(x);
-    var p = layer.getArgmaxParam();
-    Attrs a = Attrs.of("keepdims", 1L, "select_last_index", 1L);
-    Variable idx;
-    long[] os;
-    if (p.hasAxis()) {
-      int axis = canonicalAxis(p.getAxis(), in.length);
-      os = in.clone();
-      os[axis] = 1;
-      idx = auxInt(Op.ARG_MAX, "index", List.of(x), a.set("axis", (long) axis), os);
-    } else {
-      long rest = 1;
-      for (int i = 1; i < in.length; i++) {
-        rest *= in[i];
-      }
-      Variable flat = aux(Op.FLATTEN, "flatten", List.of(x), Attrs.of("axis", 1L),
-          new long[] {in[0], rest});
-      Variable am = auxInt(Op.ARG_MAX, "index", List.of(flat), a.set("axis", 1L),
-          new long[] {in[0], 1});
-      os = new long[] {in[0], 1, 1};
-      idx = auxInt(Op.UNSQUEEZE, "unsqueeze", List.of(am, ints("axes", 2)), null, os);
-    }
-    return op(Op.CAST, layer.getName(), List.of(idx), out,
-        Attrs.of("to", (long) DataType.FLOAT.onnxCode()), os);
   }
 
   // ---- Outputs -----------------------------------------------------------------------------

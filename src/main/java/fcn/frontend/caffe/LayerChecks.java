@@ -16,7 +16,8 @@ import java.util.Map;
  * Caffe's CHECKs abort the whole process and ONNX Runtime traps on a zero stride, so these
  * values are refused here, before either sees them, with a one-line {@link FcnException}
  * naming the file, the layer and the field. The proto's uint32 fields are read unsigned, so
- * 4294967295 is that number, not -1. Stateless.
+ * 4294967295 is that number, not -1. Each layer type's checks are named in its
+ * {@link LayerConverter} registration; the range helpers live here. Stateless.
  */
 final class LayerChecks {
   /** Caffe keeps every size and count in an int. */
@@ -35,20 +36,20 @@ final class LayerChecks {
             + " names (Caffe matches trained weights to layers by name)", source, first + 1, i + 1,
             l.getName());
       }
-      switch (l.getType()) {
-        case "Convolution", "Deconvolution" -> convolution(l, source);
-        case "Pooling" -> pooling(l, source);
-        case "InnerProduct" -> {
-          if (l.hasInnerProductParam()) {
-            range(l, source, "num_output", l.getInnerProductParam().getNumOutput(), 1, MAX);
-          }
-        }
-        default -> { }
+      LayerConverter c = LayerRegistry.get(l.getType());
+      if (c != null) {
+        c.check().accept(l, source);
       }
     }
   }
 
-  private static void convolution(LayerParameter l, String source) {
+  static void innerProduct(LayerParameter l, String source) {
+    if (l.hasInnerProductParam()) {
+      range(l, source, "num_output", l.getInnerProductParam().getNumOutput(), 1, MAX);
+    }
+  }
+
+  static void convolution(LayerParameter l, String source) {
     ConvolutionParameter p = l.getConvolutionParam();
     long o = u(p.getNumOutput());
     range(l, source, "num_output", p.getNumOutput(), 1, MAX);
@@ -93,7 +94,7 @@ final class LayerChecks {
     }
   }
 
-  private static void pooling(LayerParameter l, String source) {
+  static void pooling(LayerParameter l, String source) {
     PoolingParameter p = l.getPoolingParam();
     if (p.hasKernelSize()) {
       range(l, source, "kernel_size", p.getKernelSize(), 1, MAX);

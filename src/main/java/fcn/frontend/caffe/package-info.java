@@ -2,6 +2,19 @@
  * The Caffe frontend: {@link fcn.frontend.caffe.CaffeImporter} turns a prototxt and/or
  * caffemodel (V1 or V2) into the fcn IR, matching BVLC Caffe's TEST-phase forward pass.
  *
+ * <p><b>To add a layer type: add one registration in the file of its kind.</b> Each Caffe
+ * layer type is one {@link fcn.frontend.caffe.LayerConverter} in {@code ConvPoolLayers},
+ * {@code DenseLayers}, {@code ElementwiseLayers}, {@code ShapeLayers} or {@code NormLayers}:
+ * its V2 type names, how many learned blobs it has (so a caffemodel without them is an error,
+ * or random weights are drawn), the variants it refuses (listed together before anything is
+ * built), its shape-free range checks (run by {@code LayerChecks}), and how it builds nodes
+ * through the small {@link fcn.frontend.caffe.LayerContext} API. {@code LayerRegistry}
+ * collects the files (a new kind of layer is a new file plus one line there); data and
+ * training-only layers are classified in {@code DataLayers}. {@code GraphBuilder} keeps the
+ * graph bookkeeping (blob versions, in-place layers, names, inputs, outputs) and knows no
+ * layer type; Caffe's size arithmetic lives in {@code CaffeShapes}. V1 nets need nothing per
+ * layer: {@code NetUpgrader} maps Caffe's fixed V1 enum to the V2 names first.
+ *
  * <p>Decisions worth knowing (each checked against real Caffe through JavaCPP in the tests):
  * <ul>
  *   <li><b>Pooling.</b> Caffe rounds up ({@code ceil((H+2p-k)/s)+1}) and drops a last window
