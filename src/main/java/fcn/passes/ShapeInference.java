@@ -197,6 +197,15 @@ public final class ShapeInference {
           }
           if (i > 0) {
             out[axis] += si[axis];
+            // A concat whose other dims disagree (e.g. a fixed-size resize beside a branch
+            // that follows the input) does not exist at this size.
+            for (int d = 0; d < out.length; d++) {
+              if (d != axis && (si.length != out.length || si[d] != out[d])) {
+                throw new FcnException(where() + n + ": input " + i + " is "
+                    + java.util.Arrays.toString(si) + ", input 0 " + java.util.Arrays.toString(x)
+                    + " off axis " + axis);
+              }
+            }
           }
           long[] kv = k(n, i);
           if (kv == null) {

@@ -16,7 +16,8 @@ import java.util.stream.Stream;
 final class LayerRegistry {
   private static final Map<String, LayerConverter> BY_TYPE = collect(Stream.of(
       ConvPoolLayers.ALL, DenseLayers.ALL, ElementwiseLayers.ALL, ShapeLayers.ALL,
-      NormLayers.ALL).flatMap(List::stream).toList());
+      NormLayers.ALL,
+      InterpLayers.ALL).flatMap(List::stream).toList());
 
   private LayerRegistry() {}
 
