@@ -15,7 +15,7 @@ Layer semantics follow the forks' sources as issue 10 gives them:
   BN, caffe-segnet (bn_param with bn_mode/scale_filler/shift_filler, 2 blobs): INFERENCE
     scale * x + shift; LEARN (the default) normalises with the batch's own per-channel mean and
     variance over N, H, W, eps 1e-9.
-  Convolution (pad, kernel, stride, dilation, group, bias_term), Pooling MAX/AVE with Caffe's
+  Convolution (pad, kernel, stride, dilation or DeepLab v1's hole, group, bias_term), Pooling MAX/AVE with Caffe's
   ceil rule and divisor (pooling_layer.cpp), ReLU (negative_slope), Concat, Eltwise
   (SUM with coeff, PROD, MAX), Dropout (identity), Softmax, Input.
 """
@@ -89,7 +89,9 @@ def conv(x, p, blobs):
         {'kernel': p['kernel_size']}, 'kernel', None)
     ph, pw = pair(p, 'pad', 0)
     sh, sw = pair(p, 'stride', 1)
-    dh, dw = pair(p, 'dilation', 1)
+    # DeepLab v1's hole (the filter's input stride, as im2col_hole reads it) is the dilation.
+    dh, dw = pair({'dilation': p['hole']}, 'dilation', 1) if 'hole' in p else pair(
+        p, 'dilation', 1)
     w = blobs[0]
     assert w.shape[2:] == (kh, kw), (w.shape, kh, kw)
     b = blobs[1].reshape(-1) if get(p, 'bias_term', True) else None
