@@ -110,6 +110,28 @@ class ForkLayersNumericTest {
     assertProbe(net, "interp", new long[] {1, 3, 11, 10});
   }
 
+  @Test
+  void interpFollowsSymbolicSizes() throws Exception {
+    // Zoom, shrink with a crop, and a second bottom, at odd sizes other than the import size.
+    String net = input("data", 1, 3, 7, 9) + input("ref", 1, 2, 8, 8)
+        + "layer { name: \"zoom\" type: \"Interp\" bottom: \"data\" top: \"zoom\""
+        + " interp_param { zoom_factor: 3 } }\n"
+        + "layer { name: \"shrink\" type: \"Interp\" bottom: \"zoom\" top: \"shrink\""
+        + " interp_param { shrink_factor: 2 pad_beg: -1 pad_end: -2 } }\n"
+        + "layer { name: \"to_ref\" type: \"Interp\" bottom: \"shrink\" bottom: \"ref\""
+        + " top: \"to_ref\" }\n";
+    Path proto = tmp.resolve("dyn.prototxt");
+    Files.writeString(proto, net);
+    Map<String, long[]> in = new LinkedHashMap<>();
+    in.put("data", new long[] {1, 3, 7, 9});
+    in.put("ref", new long[] {1, 2, 8, 8});
+    Map<String, long[]> other = Map.of("data", new long[] {1, 3, 13, 11},
+        "ref", new long[] {1, 2, 19, 15});
+    for (String out : List.of("shrink", "to_ref")) {
+      run(proto, in, out, 1e-5, other);
+    }
+  }
+
   private static String bnNet(String params) {
     return input("data", 2, 4, 5, 6) + "layer { name: \"bn\" type: \"BN\" bottom: \"data\""
         + " top: \"bn\" " + params + " }\n";
@@ -187,17 +209,30 @@ class ForkLayersNumericTest {
 
   private Graph run(Path proto, Map<String, long[]> inputs, String out, double tol)
       throws Exception {
+    return run(proto, inputs, out, tol, null);
+  }
+
+  /**
+   * Converts at the prototxt's size; with {@code other}, makes H/W symbolic and runs both sides
+   * at those input sizes instead (the graph must follow the input's size).
+   */
+  private Graph run(Path proto, Map<String, long[]> inputs, String out, double tol,
+      Map<String, long[]> other) throws Exception {
     NetParameter net = PrototxtReader.read(proto).net();
     Path blobs = Files.createDirectories(tmp.resolve("blobs"));
     Path model = writeCaffemodel(net, inputs, blobs, 11);
-    Graph g = CaffeImporter.importNet(proto, model, model != null
-        ? CaffeImportOptions.defaults() : CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
+    CaffeImportOptions o = CaffeImportOptions.defaults().withOutputs(List.of(out));
+    Graph g = CaffeImporter.importNet(proto, model,
+        model != null ? o : o.withRandomWeightsSeed(1L));
+    if (other != null) {
+      TestOnnx.makeSpatialDynamic(g);
+    }
     Map<String, Array> feeds = new LinkedHashMap<>();
     List<String> args = new ArrayList<>(List.of(PYTHON, "tools/caffe-torch-reference.py",
         proto.toString(), blobs.toString(), tmp.toString(), "--out=" + out));
     long seed = 5;
     for (Map.Entry<String, long[]> e : inputs.entrySet()) {
-      Array a = Array.gaussian(seed++, 1f, e.getValue());
+      Array a = Array.gaussian(seed++, 1f, other != null ? other.get(e.getKey()) : e.getValue());
       feeds.put(e.getKey(), a);
       Path f = tmp.resolve("in_" + e.getKey() + ".npy");
       NpyIO.writeNpy(f, new FloatTensor(a.data(), a.shape()));
