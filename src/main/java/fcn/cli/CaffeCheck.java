@@ -39,6 +39,12 @@ final class CaffeCheck {
     if (files.size() != 2 || prototxt == null || caffemodel == null) {
       throw new FcnException(option + " needs NET.prototxt WEIGHTS.caffemodel, got " + files);
     }
+    List<String> forks = fcn.frontend.caffe.CaffeForks.forkLayers(prototxt);
+    if (!forks.isEmpty()) {
+      throw FcnException.of("%s: %s runs BVLC Caffe, which cannot run fork layers: %s%s", prototxt,
+          option, String.join(", ", forks.subList(0, Math.min(3, forks.size()))),
+          forks.size() > 3 ? " (and " + (forks.size() - 3) + " more)" : "");
+    }
     return new Path[] {prototxt, caffemodel};
   }
 

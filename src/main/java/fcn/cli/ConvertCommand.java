@@ -136,6 +136,19 @@ public final class ConvertCommand implements Callable<Integer> {
     Converter.Result r = Converter.convert(req);
     PrintWriter out = spec.commandLine().getOut();
     print(r, out);
+    String batch = r.graph().metadata().get(fcn.frontend.caffe.CaffeImporter.BATCH_STATISTICS_KEY);
+    if (batch != null) {
+      PrintWriter err = spec.commandLine().getErr();
+      String[] names = batch.split(",");
+      String list = String.join(", ", java.util.Arrays.asList(names).subList(0,
+          Math.min(3, names.length))) + (names.length > 3 ? " (and " + (names.length - 3)
+          + " more)" : "");
+      err.println("fcn: warning: BN layer" + (names.length > 1 ? "s " : " ") + list
+          + " in bn_mode LEARN (caffe-segnet's default) normalise with the input batch's own"
+          + " statistics, as Caffe does: outputs depend on the batch; published SegNet weights"
+          + " use bn_mode: INFERENCE");
+      err.flush();
+    }
     if (!verify) {
       return ExitCode.OK;
     }

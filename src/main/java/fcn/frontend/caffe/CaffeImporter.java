@@ -38,6 +38,13 @@ import java.util.Map;
  * </ul>
  */
 public final class CaffeImporter {
+  /**
+   * Graph metadata key listing the layers (comma-separated) whose output depends on the whole
+   * input batch: caffe-segnet BN in its default LEARN mode normalises with the batch's own
+   * statistics even at test time.
+   */
+  public static final String BATCH_STATISTICS_KEY = "fcn.batch_statistics_layers";
+
   private CaffeImporter() {}
 
   public static Graph importNet(Path prototxt, Path caffemodel, CaffeImportOptions opts) {
@@ -85,6 +92,12 @@ public final class CaffeImporter {
     }
     md.put("caffe.net_name", def.getName());
     md.put("caffe.format", v1 ? "V1 layers" : "V2 layer");
+    List<String> batchDependent = def.getLayerList().stream()
+        .filter(NormLayers::usesBatchStatistics).map(LayerParameter::getName).toList();
+    if (!batchDependent.isEmpty()) {
+      // caffe-segnet BN in LEARN mode: converted as Caffe computes it, see NormLayers.bn.
+      md.put(BATCH_STATISTICS_KEY, String.join(",", batchDependent));
+    }
     if (!b.randomLayers().isEmpty()) {
       md.put("fcn.random_weights_seed", String.valueOf(o.randomWeightsSeed()));
       md.put("fcn.random_weight_layers", String.join(",", b.randomLayers()));

@@ -43,8 +43,8 @@ final class InterpLayers {
     InterpParameter p = param(l);
     // The forks CHECK_LE(pad_beg, 0) and CHECK_LE(pad_end, 0): only cropping is implemented.
     if (p.getPadBeg() > 0 || p.getPadEnd() > 0) {
-      return "Interp with positive pad_beg/pad_end " + p.getPadBeg() + "/" + p.getPadEnd()
-          + " (the forks only crop: pads must be <= 0)";
+      return "Interp with pad_beg " + p.getPadBeg() + ", pad_end " + p.getPadEnd()
+          + ": the forks only crop, expected pads <= 0";
     }
     return null;
   }
