@@ -40,6 +40,13 @@
  *   <li><b>Input shapes</b>: see {@link fcn.frontend.caffe.CaffeImporter}; when the net gives
  *       none, 1 x C x 500 x 500 with C from the first convolution's weights (else 3), and a
  *       weight-shape error then says the size was assumed.
+ *   <li><b>Fork layers</b> (checked against tools/caffe-torch-reference.py, an independent
+ *       torch interpreter, since BVLC Caffe cannot run them): {@code Interp} is Slice (crop)
+ *       + Resize linear align_corners with sizes computed from Shape; the forks' {@code BN}
+ *       is PSPNet's (4 blobs) or caffe-segnet's (2 blobs), told apart by their parameters
+ *       ({@code PrototxtReader} renames PSPNet's text {@code bn_param}); DeepLab v1's
+ *       {@code hole} is dilation (rewritten in the text: its field number is BVLC's
+ *       force_nd_im2col).
  *   <li><b>Names</b>: Caffe blob names are value names; an in-place layer's output takes the
  *       blob name and the version it replaces becomes {@code blob/producing-layer}.
  * </ul>
