@@ -9,8 +9,8 @@ import java.util.stream.Stream;
 /**
  * The Caffe layer types the importer converts, by V2 type name: the {@link LayerConverter}s
  * declared in the files of their kind ({@link ConvPoolLayers}, {@link DenseLayers},
- * {@link ElementwiseLayers}, {@link ShapeLayers}, {@link NormLayers}, {@link InterpLayers}). Data and training-only
- * layers are not converters: {@link DataLayers} classifies them. Immutable after class
+ * {@link ElementwiseLayers}, {@link ShapeLayers}, {@link NormLayers}, {@link InterpLayers}).
+ * Data and training-only layers are not converters: {@link DataLayers} classifies them. Immutable after class
  * initialisation; a type claimed by two converters fails the build's tests at once.
  */
 final class LayerRegistry {
