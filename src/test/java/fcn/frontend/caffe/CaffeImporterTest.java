@@ -219,16 +219,16 @@ class CaffeImporterTest {
   void everyUnsupportedLayerIsListedInOneError() throws Exception {
     Path p = write("u.prototxt", """
         layer { name: 'in' type: 'Input' top: 'data' input_param { shape { dim: 1 dim: 1 dim: 4 dim: 4 } } }
-        layer { name: 'bn' type: 'BN' bottom: 'data' top: 'bn' bn_param { bn_mode: INFERENCE } }
+        layer { name: 'bn' type: 'Normalize' bottom: 'data' top: 'bn' norm_param { across_spatial: false } }
         layer { name: 'relu' type: 'ReLU' bottom: 'bn' top: 'bn' }
         layer { name: 'sp' type: 'Pooling' bottom: 'bn' top: 'sp' pooling_param { pool: STOCHASTIC kernel_size: 2 } }
         layer { name: 'emb' type: 'Embed' bottom: 'sp' top: 'emb' }
         layer { name: 'py' type: 'Python' bottom: 'emb' top: 'py' python_param { module: 'mod' layer: 'Op' } }
         """);
     FcnException e = fails(p, null, RANDOM);
-    assertTrue(e.getMessage().startsWith(p + ": 4 unsupported layers: 'bn' (BN), 'sp' (Pooling:"
+    assertTrue(e.getMessage().startsWith(p + ": 4 unsupported layers: 'bn' (Normalize), 'sp' (Pooling:"
         + " STOCHASTIC), 'emb' (Embed), 'py' (Python mod.Op with bottoms)"), e.getMessage());
-    assertTrue(e.getMessage().contains("first 2:56: caffe.LayerParameter.bn_param"), e.getMessage());
+    assertTrue(e.getMessage().contains("first 2:63: caffe.LayerParameter.norm_param"), e.getMessage());
   }
 
   @Test
