@@ -89,6 +89,12 @@ class ForkLayersNumericTest {
   }
 
   @Test
+  void interpToASingleRowSamplesTheFirstRow() throws Exception {
+    // H_out = 1: the forks sample row 0 (their scale is 0 when H_out = 1).
+    assertProbe(interpNet("height: 1 width: 5", 4, 9), "interp", new long[] {1, 3, 1, 5});
+  }
+
+  @Test
   void interpByShrink2WithCrop() throws Exception {
     // H_eff = 11 - 2 = 9, (9 - 1) / 2 + 1 = 5; W_eff = 11, (11 - 1) / 2 + 1 = 6.
     assertProbe(interpNet("shrink_factor: 2 pad_beg: -1 pad_end: -1", 11, 13), "interp",
