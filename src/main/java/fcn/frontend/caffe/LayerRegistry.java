@@ -16,7 +16,9 @@ import java.util.stream.Stream;
 final class LayerRegistry {
   private static final Map<String, LayerConverter> BY_TYPE = collect(Stream.of(
       ConvPoolLayers.ALL, DenseLayers.ALL, ElementwiseLayers.ALL, ShapeLayers.ALL,
-      NormLayers.ALL).flatMap(List::stream).toList());
+      NormLayers.ALL,
+      ResizeLayers.ALL,
+      DataLayers.POST_PROCESSING).flatMap(List::stream).toList());
 
   private LayerRegistry() {}
 
