@@ -39,6 +39,15 @@ final class CaffeCheck {
     if (files.size() != 2 || prototxt == null || caffemodel == null) {
       throw new FcnException(option + " needs NET.prototxt WEIGHTS.caffemodel, got " + files);
     }
+    // BVLC Caffe would fail on the first fork layer with a CHECK of its layer registry.
+    if (java.nio.file.Files.isRegularFile(prototxt)) {
+      List<String> fork = fcn.frontend.caffe.CaffeImporter.forkLayerTypes(prototxt);
+      if (!fork.isEmpty()) {
+        throw FcnException.of("%s: %s runs BVLC Caffe, which cannot run fork layers (%s); check"
+            + " the ONNX model with validate --fixtures against the fork's own outputs instead",
+            prototxt, option, String.join(", ", fork));
+      }
+    }
     return new Path[] {prototxt, caffemodel};
   }
 

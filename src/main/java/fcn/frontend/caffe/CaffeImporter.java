@@ -103,6 +103,30 @@ public final class CaffeImporter {
   }
 
   /**
+   * Layer types of Caffe forks that fcn reads (caffe-segnet's Upsample, DenseImageData and BN,
+   * DeepLab/PSPNet's Interp and BN, DeepLab's DenseCRF): BVLC Caffe 1.0, the reference of
+   * {@code --verify} and {@code --against-caffe}, has none of them.
+   */
+  private static final java.util.Set<String> FORK_TYPES =
+      java.util.Set.of("Upsample", "DenseImageData", "BN", "Interp", "DenseCRF");
+
+  /**
+   * The distinct fork layer types of {@code prototxt} (see {@link #FORK_TYPES}), in net order;
+   * empty when BVLC Caffe could load every layer type of the net.
+   */
+  public static List<String> forkLayerTypes(Path prototxt) {
+    NetParameter net = NetUpgrader.upgrade(PrototxtReader.read(prototxt).net(),
+        prototxt.toString());
+    java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+    for (LayerParameter l : net.getLayerList()) {
+      if (FORK_TYPES.contains(l.getType())) {
+        out.add(l.getType());
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /**
    * The layers of {@code net} (V1 or V2) that {@link #importNet} cannot convert, as "name (Type)";
    * empty when it converts them all. Lets callers that only want shape checks tell "the net does
    * not fit" from "the importer does not know this layer".
