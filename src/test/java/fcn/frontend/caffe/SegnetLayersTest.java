@@ -256,4 +256,51 @@ class SegnetLayersTest {
     assertEquals("2x3x8x10", g.inputs().get(0).shape().toString());
     assertEquals(List.of("up"), TestOnnx.outputNames(g));
   }
+
+  @Test
+  void forkFieldNumbersInABinaryCaffemodelAreRead() throws Exception {
+    // caffe-segnet writes upsample_param as field 137 and dense_image_data_param as 138, which
+    // fcn's BVLC schema reads as embed_param and tile_param: their bytes are re-read.
+    var dense = fcn.proto.CaffeProto.DenseImageDataParameter.newBuilder().setSource("x.txt")
+        .setBatchSize(2).setNewHeight(9).setNewWidth(11).build();
+    var up = fcn.proto.CaffeProto.UpsampleParameter.newBuilder().setUpsampleH(9)
+        .setUpsampleW(11).build();
+    var net = fcn.proto.CaffeProto.NetParameter.newBuilder()
+        .addLayer(fcn.proto.CaffeProto.LayerParameter.newBuilder().setName("d")
+            .setType("DenseImageData").addTop("data").addTop("label")
+            .setTileParam(fcn.proto.CaffeProto.TileParameter.parseFrom(dense.toByteString())))
+        .addLayer(fcn.proto.CaffeProto.LayerParameter.newBuilder().setName("pool")
+            .setType("Pooling").addBottom("data").addTop("pool").addTop("pool_mask")
+            .setPoolingParam(fcn.proto.CaffeProto.PoolingParameter.newBuilder().setKernelSize(2)
+                .setStride(2)))
+        .addLayer(fcn.proto.CaffeProto.LayerParameter.newBuilder().setName("up")
+            .setType("Upsample").addBottom("pool").addBottom("pool_mask").addTop("up")
+            .setEmbedParam(fcn.proto.CaffeProto.EmbedParameter.parseFrom(up.toByteString())))
+        .build();
+    byte[] bytes = net.toByteArray();
+    // The bytes carry the fork's numbers: field 137 (tag 0xca 0x08) and 138 (0xd2 0x08), length-delimited.
+    assertTrue(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1)
+        .contains("\u00ca\u0008") && new String(bytes,
+        java.nio.charset.StandardCharsets.ISO_8859_1).contains("\u00d2\u0008"));
+    Path model = Files.write(tmp.resolve("fork.caffemodel"), bytes);
+    Graph g = CaffeImporter.importNet(null, model, CaffeImportOptions.defaults());
+    assertEquals("2x3x9x11", g.inputs().get(0).shape().toString());
+    assertEquals("2x3x9x11", g.value("up").shape().toString());
+  }
+
+  @Test
+  void anIndexPastTheOutputAtRunTimeIsAnErrorNotAWrongResult() throws Exception {
+    // pad_out_h fits odd heights only: at an even height the pooling bottom has one row more
+    // than the output, and the fork aborts. ONNX Runtime refuses the out-of-plane index too.
+    Graph g = load(input(3, 9, 10) + pool("pool", "MAX", 2, 2, 0, "data", true)
+        + upsample("pool", "pool_mask", "scale: 2 pad_out_h: true"), "runtime");
+    TestOnnx.makeSpatialDynamic(g);
+    Array x = Array.gaussian(3, 1f, 2, 3, 8, 10);
+    for (int i = 0; i < x.data().length; i++) {
+      x.data()[i] += (i % 80) >= 70 ? 100 : 0; // the maxima in the last row
+    }
+    Exception e = assertThrows(Exception.class, () -> TestOnnx.run(g, Map.of("data", x)));
+    System.out.println("ORT on an index past the output: " + e.getMessage());
+    assertTrue(String.valueOf(e.getMessage()).contains("out of"), String.valueOf(e));
+  }
 }
