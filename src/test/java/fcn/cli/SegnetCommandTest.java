@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code fcn convert} on caffe-segnet layers (pooling mask, Upsample, DenseImageData): symbolic
  * H/W where the fork's sizes follow the input, static where upsample_h/w fix them, one-line
- * exit-2 errors on bad nets, and --verify / --against-caffe refusing fork layers by name.
+ * exit-2 errors on bad nets, and --verify, --against-caffe and fixtures refusing fork layers
+ * by name.
  */
 class SegnetCommandTest {
   @TempDir Path tmp;
@@ -85,5 +86,8 @@ class SegnetCommandTest {
     assertEquals(0, ok.code(), ok.all());
     oneLineExit2(fcn("validate", out.toString(), "--against-caffe", proto.toString(),
         model.toString()), "--against-caffe runs BVLC Caffe, which cannot run fork layers");
+    oneLineExit2(fcn("fixtures", proto.toString(), model.toString(), "-o",
+        tmp.resolve("fx").toString()), "runs BVLC Caffe, which cannot run fork layers");
+    assertFalse(Files.exists(tmp.resolve("fx")));
   }
 }
