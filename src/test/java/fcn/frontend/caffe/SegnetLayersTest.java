@@ -31,6 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 class SegnetLayersTest {
   @TempDir Path tmp;
 
+  private static final CaffeImportOptions RANDOM =
+      CaffeImportOptions.defaults().withRandomWeightsSeed(1L);
+
   private static String input(int c, int h, int w) {
     return "layer { name: 'in' type: 'Input' top: 'data' input_param { shape { dim: 2 dim: " + c
         + " dim: " + h + " dim: " + w + " } } }\n";
@@ -61,7 +64,7 @@ class SegnetLayersTest {
 
   private Graph load(String text, String name) throws Exception {
     Path proto = Files.writeString(tmp.resolve(name + ".prototxt"), text);
-    return CaffeImporter.importNet(proto, null, CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
+    return CaffeImporter.importNet(proto, null, RANDOM);
   }
 
   @Test
@@ -72,7 +75,7 @@ class SegnetLayersTest {
     for (int[] kp : geoms) {
       String text = input(3, 9, 11) + pool("pool", "MAX", kp[0], kp[1], kp[2], "data", true);
       Path proto = Files.writeString(tmp.resolve("m" + cases + ".prototxt"), text);
-      Graph g = CaffeImporter.importNet(proto, null, CaffeImportOptions.defaults().withRandomWeightsSeed(1L));
+      Graph g = CaffeImporter.importNet(proto, null, RANDOM);
       TestOnnx.makeSpatialDynamic(g);
       try (CaffeRef caffe = new CaffeRef(proto, null)) {
         for (int[] hw : new int[][] {{9, 11}, {8, 8}, {13, 10}}) {
@@ -248,7 +251,8 @@ class SegnetLayersTest {
   @Test
   void denseImageDataFirstTopIsTheInputAndItsLabelIsDropped() throws Exception {
     String text = "layer { name: 'd' type: 'DenseImageData' top: 'data' top: 'label'"
-        + " dense_image_data_param { source: 'x.txt' batch_size: 2 new_height: 8 new_width: 10 } }\n"
+        + " dense_image_data_param { source: 'x.txt' batch_size: 2 new_height: 8 new_width: 10 }"
+        + " }\n"
         + pool("pool", "MAX", 2, 2, 0, "data", true) + upsample("pool", "pool_mask", "scale: 2");
     Graph g = load(text, "dense");
     assertEquals(1, g.inputs().size());
@@ -278,7 +282,8 @@ class SegnetLayersTest {
             .setEmbedParam(fcn.proto.CaffeProto.EmbedParameter.parseFrom(up.toByteString())))
         .build();
     byte[] bytes = net.toByteArray();
-    // The bytes carry the fork's numbers: field 137 (tag 0xca 0x08) and 138 (0xd2 0x08), length-delimited.
+    // The bytes carry the fork's numbers: field 137 (tag 0xca 0x08) and 138 (0xd2 0x08),
+    // length-delimited.
     assertTrue(new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1)
         .contains("\u00ca\u0008") && new String(bytes,
         java.nio.charset.StandardCharsets.ISO_8859_1).contains("\u00d2\u0008"));
