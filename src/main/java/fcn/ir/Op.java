@@ -95,6 +95,7 @@ public enum Op {
       "value:TENSOR value_float:FLOAT value_floats:FLOATS value_int:INT value_ints:INTS"
           + " value_string:STRING value_strings:STRINGS"),
   CONSTANT_OF_SHAPE("ConstantOfShape", 1, 1, 1, 1, "value:TENSOR"),
+  SCATTER_ELEMENTS("ScatterElements", 3, 3, 1, 1, "axis:INT reduction:STRING"),
   RANGE("Range", 3, 3, 1, 1, ""),
   DROPOUT("Dropout", 1, 3, 1, 2, "ratio:FLOAT seed:INT is_test:INT"),
   // Reductions.

@@ -396,6 +396,7 @@ public final class ShapeInference {
         }
       }
       case CONSTANT_OF_SHAPE -> set(n, 0, k(n, 0));
+      case SCATTER_ELEMENTS -> set(n, 0, x);
       case RANGE -> {
         long[] st = k(n, 0);
         long[] lim = k(n, 1);

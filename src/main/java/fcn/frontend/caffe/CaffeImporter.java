@@ -116,6 +116,11 @@ public final class CaffeImporter {
   }
 
   /**
+   * Layer types of Caffe forks that fcn reads (caffe-segnet's Upsample, DenseImageData and BN,
+   * DeepLab/PSPNet's Interp and BN, DeepLab's DenseCRF): BVLC Caffe 1.0, the reference of
+   * {@code --verify} and {@code --against-caffe}, has none of them.
+   */
+  /**
    * The layers of {@code net} (V1 or V2) that {@link #importNet} cannot convert, as "name (Type)";
    * empty when it converts them all. Lets callers that only want shape checks tell "the net does
    * not fit" from "the importer does not know this layer".

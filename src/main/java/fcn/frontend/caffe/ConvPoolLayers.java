@@ -1,6 +1,8 @@
 package fcn.frontend.caffe;
 
 import fcn.ir.Attrs;
+import fcn.ir.Node;
+import fcn.ir.DataType;
 import fcn.ir.Op;
 import fcn.ir.Shape;
 import fcn.ir.Tensor;
@@ -28,7 +30,7 @@ final class ConvPoolLayers {
       LayerConverter.of(cx -> convolution(cx, true), "Deconvolution")
           .withBlobs(ConvPoolLayers::convBlobs).refusing(ConvPoolLayers::refuseConv)
           .checking(LayerChecks::convolution),
-      LayerConverter.of(ConvPoolLayers::pooling, "Pooling")
+      LayerConverter.multi(ConvPoolLayers::pooling, "Pooling")
           .refusing(ConvPoolLayers::refusePooling).checking(LayerChecks::pooling));
 
   private static int convBlobs(LayerParameter l) {
@@ -44,7 +46,15 @@ final class ConvPoolLayers {
     if (l.getPoolingParam().getPool() == PoolingParameter.PoolMethod.STOCHASTIC) {
       return "Pooling: STOCHASTIC";
     }
-    return l.getTopCount() > 1 ? "Pooling with a mask top" : null;
+    if (l.getTopCount() > 2) {
+      return "Pooling with " + l.getTopCount() + " tops";
+    }
+    if (l.getTopCount() == 2 && (l.getPoolingParam().getPool() != PoolingParameter.PoolMethod.MAX
+        || l.getPoolingParam().getGlobalPooling())) {
+      return "Pooling: a mask top with " + (l.getPoolingParam().getGlobalPooling()
+          ? "global_pooling" : l.getPoolingParam().getPool() + " pooling");
+    }
+    return null;
   }
 
   // Convolution geometry, following BaseConvolutionLayer::LayerSetUp.
@@ -179,10 +189,11 @@ final class ConvPoolLayers {
    * zeros and uses count_include_pad=0, which makes the divisor Caffe's: the window clipped to
    * the input plus its pad, never counting the overflow of the ceil rounding.
    */
-  private static Variable pooling(LayerContext cx) {
+  private static List<Variable> pooling(LayerContext cx) {
     LayerParameter layer = cx.layer();
     String out = cx.out(0);
-    Value x = cx.soleBottom();
+    cx.requireBottoms(1, 1);
+    Value x = cx.bottom(0);
     long[] in = cx.shape(x);
     if (in.length != 4) {
       throw cx.fail("bottom is %s, expected 4 axes (N x C x H x W)", Shape.format(in));
@@ -200,8 +211,8 @@ final class ConvPoolLayers {
       if (ph != 0 || pw != 0 || sh != 1 || sw != 1) {
         throw cx.fail("global_pooling needs pad 0 and stride 1");
       }
-      return cx.op(max ? Op.GLOBAL_MAX_POOL : Op.GLOBAL_AVERAGE_POOL, layer.getName(), List.of(x),
-          out, null, new long[] {in[0], in[1], 1, 1});
+      return List.of(cx.op(max ? Op.GLOBAL_MAX_POOL : Op.GLOBAL_AVERAGE_POOL, layer.getName(),
+          List.of(x), out, null, new long[] {in[0], in[1], 1, 1}));
     }
     long kh;
     long kw;
@@ -255,7 +266,10 @@ final class ConvPoolLayers {
         "ceil_mode", 0L);
     if (max) {
       a.set("pads", new long[] {ph, pw, ph + eh, pw + ew});
-      return cx.op(Op.MAX_POOL, layer.getName(), List.of(x), out, a, os);
+      if (layer.getTopCount() == 2) {
+        return maxPoolWithMask(cx, x, a, os);
+      }
+      return List.of(cx.op(Op.MAX_POOL, layer.getName(), List.of(x), out, a, os));
     }
     Value src = x;
     if (ph > 0 || pw > 0) {
@@ -263,6 +277,55 @@ final class ConvPoolLayers {
           new long[] {in[0], in[1], in[2] + 2 * ph, in[3] + 2 * pw});
     }
     a.set("pads", new long[] {0, 0, eh, ew}).set("count_include_pad", 0L);
-    return cx.op(Op.AVERAGE_POOL, layer.getName(), List.of(src), out, a, os);
+    return List.of(cx.op(Op.AVERAGE_POOL, layer.getName(), List.of(src), out, a, os));
+  }
+
+  /**
+   * The MaxPool node whose mask top {@code mask} is (as {@link #maxPoolWithMask} builds it), or
+   * null when {@code mask} is not a pooling mask.
+   */
+  static Node maskPool(Value mask) {
+    Node cast = mask.producer();
+    if (cast == null || cast.op() != Op.CAST || cast.input(0).producer() == null) {
+      return null;
+    }
+    Node sub = cast.input(0).producer();
+    if (sub.op() != Op.SUB || sub.input(0).producer() == null) {
+      return null;
+    }
+    Node pool = sub.input(0).producer();
+    return pool.op() == Op.MAX_POOL && pool.outputs().size() == 2
+        && pool.output(1) == sub.input(0) ? pool : null;
+  }
+
+  /**
+   * MAX pooling with Caffe's second top, the mask (BVLC PoolingLayer::Forward_cpu, which
+   * caffe-segnet's Upsample reads): for each pooled value the index h * W + w of its maximum
+   * inside the bottom's (n, c) plane, in unpadded bottom coordinates, the first maximum in
+   * raster order winning (strict &gt;), stored as a float. ONNX MaxPool's Indices output
+   * (storage_order 0) scans the same clipped window in the same order with the same strict
+   * comparison, and its index is that one plus (n * C + c) * H * W, flattened over the whole
+   * tensor; so the mask is Indices mod H * W, with H * W read from the bottom's Shape so that
+   * it stays right when H and W are symbolic. The end pads of the ceil rule only add window
+   * positions, never indices: windows are clipped to the bottom before the scan. Floats hold
+   * the index exactly up to 2^24 positions per plane, as in Caffe.
+   */
+  private static List<Variable> maxPoolWithMask(LayerContext cx, Value x, Attrs a, long[] os) {
+    LayerParameter layer = cx.layer();
+    List<Variable> outs = cx.ops(Op.MAX_POOL, layer.getName(), List.of(x),
+        List.of(cx.out(0), layer.getName() + ".indices"), a, new long[][] {os, os},
+        new DataType[] {DataType.FLOAT, DataType.INT64});
+    Variable idx = outs.get(1);
+    Variable h = cx.auxInt(Op.SHAPE, "h", List.of(x), Attrs.of("start", 2L, "end", 3L),
+        new long[] {1});
+    Variable w = cx.auxInt(Op.SHAPE, "w", List.of(x), Attrs.of("start", 3L, "end", 4L),
+        new long[] {1});
+    Variable hw = cx.auxInt(Op.MUL, "plane", List.of(h, w), null, new long[] {1});
+    Variable planes = cx.auxInt(Op.DIV, "plane_index", List.of(idx, hw), null, os);
+    Variable start = cx.auxInt(Op.MUL, "plane_start", List.of(planes, hw), null, os);
+    Variable inPlane = cx.auxInt(Op.SUB, "mask_int", List.of(idx, start), null, os);
+    Variable mask = cx.op(Op.CAST, layer.getName() + ".mask", List.of(inPlane), cx.out(1),
+        Attrs.of("to", (long) DataType.FLOAT.onnxCode()), os);
+    return List.of(outs.get(0), mask);
   }
 }

@@ -1,8 +1,11 @@
 package fcn.frontend.caffe;
 
 import fcn.core.FcnException;
+import com.google.protobuf.InvalidProtocolBufferException;
 import fcn.proto.CaffeProto.BlobShape;
+import fcn.proto.CaffeProto.DenseImageDataParameter;
 import fcn.proto.CaffeProto.LayerParameter;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -14,9 +17,21 @@ import java.util.Set;
 final class DataLayers {
   /** Layers that feed data from outside the net; their tops become graph inputs. */
   private static final Set<String> DATA_TYPES = Set.of("Input", "Data", "ImageData",
-      "MemoryData", "HDF5Data", "DummyData", "WindowData", "Python");
+      "MemoryData", "HDF5Data", "DummyData", "WindowData", "Python",
+      // caffe-segnet's image + label-image reader: its label top is dropped like any label.
+      "DenseImageData");
 
   private static final Set<String> TRAINING_ONLY = Set.of("Accuracy", "Silence", "HDF5Output");
+
+  /**
+   * Layers that run on the net's output outside the network itself, refused with a line that
+   * says so: DeepLab's DenseCRF (a fully connected CRF over the scores and the image).
+   */
+  static final List<LayerConverter> POST_PROCESSING = List.of(
+      LayerConverter.of(cx -> {
+        throw cx.fail("is post-processing outside the network");
+      }, "DenseCRF").refusing(l -> l.getType() + ": post-processing outside the network,"
+          + " not converted; convert the net without it and run the CRF on its output"));
 
   private DataLayers() {}
 
@@ -73,9 +88,32 @@ final class DataLayers {
               m.getHeight(), m.getWidth()};
         }
       }
+      case "DenseImageData" -> {
+        var d = denseImageDataParam(l);
+        if (top == 0 && d.getNewHeight() > 0 && d.getNewWidth() > 0) {
+          return new long[] {Math.max(1, Integer.toUnsignedLong(d.getBatchSize())),
+              d.getIsColor() ? 3 : 1, Integer.toUnsignedLong(d.getNewHeight()),
+              Integer.toUnsignedLong(d.getNewWidth())};
+        }
+      }
       default -> { }
     }
     return null;
+  }
+
+  /**
+   * DenseImageData's parameters: the prototxt's dense_image_data_param, or, in a caffe-segnet
+   * binary caffemodel, field 138, which fcn's schema reads as BVLC's tile_param.
+   */
+  static DenseImageDataParameter denseImageDataParam(LayerParameter l) {
+    if (l.hasDenseImageDataParam() || !l.hasTileParam()) {
+      return l.getDenseImageDataParam();
+    }
+    try {
+      return DenseImageDataParameter.parseFrom(l.getTileParam().toByteString());
+    } catch (InvalidProtocolBufferException e) {
+      return l.getDenseImageDataParam();
+    }
   }
 
   private static long[] dims(BlobShape s) {

@@ -463,6 +463,20 @@ final class GraphBuilder implements LayerContext {
     return v;
   }
 
+  @Override
+  public List<Variable> ops(Op op, String nodeName, List<? extends Value> in,
+      List<String> outNames, Attrs attrs, long[][] outShapes, DataType[] outTypes) {
+    for (int i = 0; i < outNames.size(); i++) {
+      checkCount(outNames.get(i), outShapes[i]);
+    }
+    List<Variable> outs = g.addNode(op, nodeName, in, outNames, attrs).outputs();
+    for (int i = 0; i < outs.size(); i++) {
+      outs.get(i).setShape(Shape.of(outShapes[i]));
+      outs.get(i).setType(outTypes[i]);
+    }
+    return outs;
+  }
+
   /** An auxiliary node of the current layer, with a generated output name. */
   @Override
   public Variable aux(Op op, String what, List<? extends Value> in, Attrs attrs,

@@ -3,6 +3,7 @@ package fcn.frontend.caffe;
 import fcn.core.FcnException;
 import fcn.ir.Attrs;
 import fcn.ir.Constant;
+import fcn.ir.DataType;
 import fcn.ir.Op;
 import fcn.ir.Tensor;
 import fcn.ir.Value;
@@ -49,6 +50,13 @@ interface LayerContext {
   /** A node writing {@code outName} with shape {@code outShape}, refused over Caffe's limit. */
   Variable op(Op op, String nodeName, List<? extends Value> in, String outName, Attrs attrs,
       long[] outShape);
+
+  /**
+   * A node of the current layer with several outputs (MaxPool with its Indices), named
+   * {@code outNames}, with {@code outShapes} and {@code outTypes}.
+   */
+  List<Variable> ops(Op op, String nodeName, List<? extends Value> in, List<String> outNames,
+      Attrs attrs, long[][] outShapes, DataType[] outTypes);
 
   /** An auxiliary node of the current layer, with a generated output name "layer.what". */
   Variable aux(Op op, String what, List<? extends Value> in, Attrs attrs, long[] outShape);

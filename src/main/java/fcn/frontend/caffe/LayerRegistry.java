@@ -17,7 +17,9 @@ final class LayerRegistry {
   private static final Map<String, LayerConverter> BY_TYPE = collect(Stream.of(
       ConvPoolLayers.ALL, DenseLayers.ALL, ElementwiseLayers.ALL, ShapeLayers.ALL,
       NormLayers.ALL,
-      InterpLayers.ALL).flatMap(List::stream).toList());
+      InterpLayers.ALL,
+      ResizeLayers.ALL,
+      DataLayers.POST_PROCESSING).flatMap(List::stream).toList());
 
   private LayerRegistry() {}
 

@@ -30,6 +30,13 @@
  *       &gt; kernel and no pad Caffe makes windows wholly outside the input (holding
  *       -FLT_MAX); the import refuses the sizes where that happens. global_pooling is
  *       GlobalMaxPool/GlobalAveragePool.
+ *   <li><b>Pooling masks and Upsample</b> (caffe-segnet, in {@code ResizeLayers}): a MAX
+ *       pooling's second top is MaxPool's Indices mod H*W, the fork's per-plane index; Upsample
+ *       scatters per plane (ScatterElements, axis 2) into zeros, later writes winning as in the
+ *       fork. Checked against real Caffe's mask (ties included) and a numpy reference of the
+ *       fork (tools/segnet_reference.py). Fork field numbers that BVLC reused (137, 138) are
+ *       re-read from a binary caffemodel's embed_param/tile_param bytes. DenseCRF is refused as
+ *       post-processing ({@code DataLayers}).
  *   <li><b>Crop</b> is Slice(x, starts=offsets, ends=offsets+Shape(reference)[axis:],
  *       axes=[axis..]): the ends follow the reference at any input size.
  *   <li><b>Deconvolution</b> is ConvTranspose with symmetric pads and no output_padding, whose

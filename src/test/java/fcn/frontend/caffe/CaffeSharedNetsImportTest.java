@@ -93,16 +93,18 @@ class CaffeSharedNetsImportTest {
     assertEquals("V2 layer", b.metadata().get("caffe.format"));
   }
 
+  /** The three SegNet prototxts (pooling masks, Upsample, BN, DenseImageData) import whole. */
   @Test
-  void segnetIsRefusedWithEveryForkLayerListed() throws IOException {
-    Path p = SHARED.resolve("caffe/segnet/segnet_inference.prototxt");
-    Assumptions.assumeTrue(Files.isRegularFile(p), "../shared/caffe/segnet not found: skipping");
-    FcnException e = assertThrows(FcnException.class, () -> CaffeImporter.importNet(p, null, RANDOM));
-    String m = e.getMessage();
-    assertFalse(m.contains("\n"));
-    // The forks' BN converts (NormLayers); SegNet's pooling masks and unpooling do not yet.
-    assertTrue(m.contains("11 unsupported layers"), m);
-    assertTrue(!m.contains("(BN)") && m.contains("'upsample5' (Upsample)")
-        && m.contains("'pool1' (Pooling with a mask top)") && m.contains("'data' (DenseImageData)"), m);
+  void segnetImports() throws IOException {
+    for (String name : List.of("segnet_inference", "segnet_basic_inference", "segnet_pascal")) {
+      Path p = SHARED.resolve("caffe/segnet/" + name + ".prototxt");
+      Assumptions.assumeTrue(Files.isRegularFile(p), "../shared/caffe/segnet not found: skipping");
+      // The CamVid nets read 360 x 480 images (their upsample_h/w are sized for that).
+      CaffeImportOptions o = name.equals("segnet_pascal") ? RANDOM
+          : RANDOM.withInputShape("data", 1, 3, 360, 480);
+      Graph g = CaffeImporter.importNet(p, null, o);
+      assertEquals("data", g.inputs().get(0).name(), name);
+      assertTrue(g.nodes().stream().anyMatch(n -> n.opType().equals("ScatterElements")), name);
+    }
   }
 }
