@@ -1,5 +1,6 @@
 package fcn.cli;
 
+import static fcn.testing.Python.PYTHON;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,6 +19,7 @@ import fcn.runtime.FloatTensor;
 import fcn.runtime.OptLevel;
 import fcn.runtime.Session;
 import fcn.testing.TestOnnx;
+import fcn.testing.Python;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,28 +49,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  * packages the tests skip, saying so.
  */
 class OnnxPassThroughTest {
-  static final String PYTHON = "/usr/bin/python3";
   @TempDir static Path models;
   @TempDir Path tmp;
 
   @BeforeAll
   static void makeModels() throws Exception {
-    Assumptions.assumeTrue(python("import onnx, numpy"),
+    Assumptions.assumeTrue(Python.has("import onnx, numpy"),
         "python3 with onnx and numpy (Debian python3-onnx) not found: skipping the pass-through tests");
     Process p = new ProcessBuilder(PYTHON, "tools/make-passthrough-models.py", models.toString())
         .redirectErrorStream(true).start();
     String log = new String(p.getInputStream().readAllBytes());
     assertTrue(p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0, log);
-  }
-
-  static boolean python(String imports) {
-    try {
-      Process p = new ProcessBuilder(PYTHON, "-c", imports).redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (IOException | InterruptedException e) {
-      return false;
-    }
   }
 
   @ParameterizedTest
@@ -151,7 +142,7 @@ class OnnxPassThroughTest {
   @ParameterizedTest
   @ValueSource(ints = {11, 13})
   void torchInterpolateExport(int opset) throws Exception {
-    Assumptions.assumeTrue(python("import torch, onnx"),
+    Assumptions.assumeTrue(Python.has("import torch, onnx"),
         "python3 with torch and onnx (Debian python3-torch, python3-onnx) not found: skipping");
     Path src = models.resolve("unet" + opset + ".onnx");
     if (!Files.exists(src)) {

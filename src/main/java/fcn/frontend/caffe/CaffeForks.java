@@ -1,5 +1,8 @@
 package fcn.frontend.caffe;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
 import fcn.core.FcnException;
 import fcn.proto.CaffeProto.LayerParameter;
 import fcn.proto.CaffeProto.NetParameter;
@@ -38,5 +41,23 @@ public final class CaffeForks {
       }
     }
     return out;
+  }
+
+  /**
+   * A fork's parameter message whose field number BVLC Caffe gave to another field: text
+   * prototxts name it, so it parses into {@code own}; in a fork's binary caffemodel it arrives
+   * in the clashing BVLC field ({@code clash}), whose bytes are the fork's message unchanged
+   * (its fields are unknown fields there), so they are parsed again as the fork's message.
+   */
+  static <T extends Message> T param(boolean hasOwn, T own, boolean hasClash, Message clash,
+      Parser<T> parser) {
+    if (hasOwn || !hasClash) {
+      return own;
+    }
+    try {
+      return parser.parseFrom(clash.toByteString());
+    } catch (InvalidProtocolBufferException e) {
+      return own;
+    }
   }
 }

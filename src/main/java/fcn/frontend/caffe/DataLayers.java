@@ -1,7 +1,6 @@
 package fcn.frontend.caffe;
 
 import fcn.core.FcnException;
-import com.google.protobuf.InvalidProtocolBufferException;
 import fcn.proto.CaffeProto.BlobShape;
 import fcn.proto.CaffeProto.DenseImageDataParameter;
 import fcn.proto.CaffeProto.LayerParameter;
@@ -106,14 +105,8 @@ final class DataLayers {
    * binary caffemodel, field 138, which fcn's schema reads as BVLC's tile_param.
    */
   static DenseImageDataParameter denseImageDataParam(LayerParameter l) {
-    if (l.hasDenseImageDataParam() || !l.hasTileParam()) {
-      return l.getDenseImageDataParam();
-    }
-    try {
-      return DenseImageDataParameter.parseFrom(l.getTileParam().toByteString());
-    } catch (InvalidProtocolBufferException e) {
-      return l.getDenseImageDataParam();
-    }
+    return CaffeForks.param(l.hasDenseImageDataParam(), l.getDenseImageDataParam(),
+        l.hasTileParam(), l.getTileParam(), DenseImageDataParameter.parser());
   }
 
   private static long[] dims(BlobShape s) {

@@ -1,6 +1,5 @@
 package fcn.frontend.caffe;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import fcn.ir.Attrs;
 import fcn.ir.Op;
 import fcn.ir.Shape;
@@ -29,14 +28,8 @@ final class InterpLayers {
    * unknown fields, whose bytes are the fork's message unchanged.
    */
   static InterpParameter param(LayerParameter l) {
-    if (l.hasInterpParam() || !l.hasInputParam()) {
-      return l.getInterpParam();
-    }
-    try {
-      return InterpParameter.parseFrom(l.getInputParam().toByteString());
-    } catch (InvalidProtocolBufferException e) {
-      return InterpParameter.getDefaultInstance();
-    }
+    return CaffeForks.param(l.hasInterpParam(), l.getInterpParam(), l.hasInputParam(),
+        l.getInputParam(), InterpParameter.parser());
   }
 
   private static String refuse(LayerParameter l) {

@@ -1,6 +1,5 @@
 package fcn.frontend.caffe;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import fcn.ir.Attrs;
 import fcn.ir.Node;
 import fcn.ir.Op;
@@ -45,14 +44,8 @@ final class ResizeLayers {
    * caffemodel, from field 137, which fcn's schema reads as BVLC's embed_param.
    */
   static UpsampleParameter param(LayerParameter l) {
-    if (l.hasUpsampleParam() || !l.hasEmbedParam()) {
-      return l.getUpsampleParam();
-    }
-    try {
-      return UpsampleParameter.parseFrom(l.getEmbedParam().toByteString());
-    } catch (InvalidProtocolBufferException e) {
-      return l.getUpsampleParam();
-    }
+    return CaffeForks.param(l.hasUpsampleParam(), l.getUpsampleParam(), l.hasEmbedParam(),
+        l.getEmbedParam(), UpsampleParameter.parser());
   }
 
   private static Variable upsample(LayerContext cx) {

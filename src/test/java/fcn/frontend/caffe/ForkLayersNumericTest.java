@@ -1,5 +1,6 @@
 package fcn.frontend.caffe;
 
+import static fcn.testing.Python.PYTHON;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +18,7 @@ import fcn.runtime.FloatTensor;
 import fcn.testing.TestOnnx;
 import fcn.testing.TestOnnx.Array;
 import fcn.validate.NpyIO;
+import fcn.testing.Python;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,25 +45,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Skips, saying so, without python3-torch (Debian) or ../shared.
  */
 class ForkLayersNumericTest {
-  static final String PYTHON = "/usr/bin/python3";
   static final Path SHARED = Path.of("..", "shared");
   @TempDir Path tmp;
 
   @BeforeAll
   static void needTorch() {
-    Assumptions.assumeTrue(python("import torch, numpy"),
+    Assumptions.assumeTrue(Python.has("import torch, numpy"),
         "python3 with torch and numpy (Debian python3-torch) not found: skipping the fork-layer"
             + " reference checks");
-  }
-
-  static boolean python(String imports) {
-    try {
-      Process p = new ProcessBuilder(PYTHON, "-c", imports).redirectErrorStream(true).start();
-      p.getInputStream().readAllBytes();
-      return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-    } catch (IOException | InterruptedException e) {
-      return false;
-    }
   }
 
   private static String input(String name, long... dims) {
