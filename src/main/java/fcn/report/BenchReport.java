@@ -302,24 +302,16 @@ public final class BenchReport {
     // Every other number is a time, a rate or a size: finite and >= 0 (an empty cell is the
     // only way to say "not measured"; "NaN" text is read the same, as older reports wrote it).
     Double number(String column) {
-      return get(column, s -> {
-        double d;
-        try {
-          d = Double.parseDouble(s);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("not a number");
-        }
-        if (Double.isNaN(d)) {
-          return null;
-        }
-        if (!(d >= 0) || Double.isInfinite(d)) {
-          throw new IllegalArgumentException("outside its range: expected a finite number >= 0");
-        }
-        return d;
-      });
+      return decimal(column, d -> d >= 0 && !Double.isInfinite(d),
+          "outside its range: expected a finite number >= 0");
     }
 
     Double fraction(String column) {
+      return decimal(column, d -> d >= 0 && d <= 1,
+          "outside 0..1: the report holds fractions (0.7531 for 75.31%), not percent");
+    }
+
+    private Double decimal(String column, java.util.function.DoublePredicate inRange, String outside) {
       return get(column, s -> {
         double d;
         try {
@@ -330,8 +322,8 @@ public final class BenchReport {
         if (Double.isNaN(d)) {
           return null;
         }
-        if (!(d >= 0 && d <= 1)) {
-          throw new IllegalArgumentException("outside 0..1: the report holds fractions (0.7531 for 75.31%), not percent");
+        if (!inRange.test(d)) {
+          throw new IllegalArgumentException(outside);
         }
         return d;
       });
