@@ -145,7 +145,7 @@ public final class BenchCommand implements Callable<Integer> {
           ? " (timing on random inputs)" : " on " + datasetPath));
     }
     Bench.Options o = new Bench.Options(modelPath)
-        .device(runtime.device())
+        .device(runtime.prepare(err))
         .threads(runtime.threads())
         .optLevel(runtime.optLevel())
         .warmup(warmup)

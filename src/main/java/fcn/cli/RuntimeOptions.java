@@ -1,19 +1,22 @@
 package fcn.cli;
 
 import fcn.core.FcnException;
+import fcn.runtime.CudaLibraries;
 import fcn.runtime.Device;
 import fcn.runtime.OptLevel;
 import fcn.runtime.Session;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Optional;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * Shared picocli mixin for commands that run ONNX Runtime: --device, --threads, --opt-level.
- * Use with {@code @Mixin RuntimeOptions runtime;} and open sessions through {@link #open}, which
- * prints the CUDA fallback warning.
+ * Shared picocli mixin for commands that run ONNX Runtime: --device, --threads, --opt-level,
+ * --cuda-libs. Use with {@code @Mixin RuntimeOptions runtime;} and open sessions through
+ * {@link #open}, which preloads --cuda-libs and prints the CUDA fallback warning; a command that
+ * opens its session elsewhere calls {@link #prepare} first and opens with the device it returns.
  */
 public final class RuntimeOptions {
   @Option(names = "--device", paramLabel = "auto|cpu|cuda", defaultValue = "auto",
@@ -32,6 +35,15 @@ public final class RuntimeOptions {
       description = "ONNX Runtime graph optimization level. Default: ${DEFAULT-VALUE}.")
   OptLevel optLevel = OptLevel.ALL;
 
+  @Option(names = "--cuda-libs", paramLabel = "DIR",
+      description = "Folder with the CUDA 12 and cuDNN 9 libraries (any layout, e.g. pip's nvidia/*/lib): "
+          + "fcn loads them in dependency order before the CUDA provider, no LD_LIBRARY_PATH needed. "
+          + "Default: $" + CUDA_LIBS_ENV + ". `fcn doctor --cuda-libs DIR` checks a folder.")
+  Path cudaLibs;
+
+  /** The environment variable that stands in for --cuda-libs. */
+  public static final String CUDA_LIBS_ENV = "FCN_CUDA_LIBS";
+
   public Device device() {
     return device;
   }
@@ -44,9 +56,49 @@ public final class RuntimeOptions {
     return optLevel;
   }
 
+  /** --cuda-libs, else $FCN_CUDA_LIBS when set and not blank. */
+  public Optional<Path> cudaLibs() {
+    return cudaLibs(cudaLibs);
+  }
+
+  /** {@code option}, else $FCN_CUDA_LIBS when set and not blank. */
+  static Optional<Path> cudaLibs(Path option) {
+    if (option != null) {
+      return Optional.of(option);
+    }
+    String env = System.getenv(CUDA_LIBS_ENV);
+    return env == null || env.isBlank() ? Optional.empty() : Optional.of(Path.of(env.strip()));
+  }
+
+  /**
+   * Loads the --cuda-libs libraries when the device may use CUDA on this build (not for
+   * --device cpu, nor on the CPU build, whose session says why CUDA is out). Returns the device
+   * to open sessions with: CPU, after a warning to {@code err}, when --device auto cannot load
+   * them.
+   *
+   * @throws FcnException with --device cuda, when the folder is missing or a library fails to load
+   */
+  public Device prepare(PrintWriter err) {
+    Optional<Path> dir = cudaLibs();
+    if (dir.isEmpty() || device == Device.CPU || !Session.cudaInBuild()) {
+      return device;
+    }
+    try {
+      CudaLibraries.preload(dir.get(), CudaLibraries.requirements());
+      return device;
+    } catch (FcnException e) {
+      if (device == Device.CUDA) {
+        throw new FcnException("--device cuda: " + e.getMessage());
+      }
+      err.println("fcn: warning: --device auto: " + e.getMessage() + "; running on CPU");
+      err.flush();
+      return Device.CPU;
+    }
+  }
+
   /** Opens {@code model} with these options; a fallback warning goes to {@code err}. */
   public Session open(Path model, PrintWriter err) {
-    Session s = Session.open(model, device, threads, optLevel);
+    Session s = Session.open(model, prepare(err), threads, optLevel);
     s.warning().ifPresent(w -> {
       err.println("fcn: warning: " + w);
       err.flush();

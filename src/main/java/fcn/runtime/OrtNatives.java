@@ -130,7 +130,7 @@ public final class OrtNatives {
   }
 
   /** ORT's version from its jar's manifest; "unknown" when repackaged without it. */
-  private static String version() {
+  static String version() {
     Package p = ai.onnxruntime.OrtEnvironment.class.getPackage(); // loads, does not initialise
     String v = p == null ? null : p.getImplementationVersion();
     return v == null || !v.matches("[0-9A-Za-z.+_-]{1,40}") ? "unknown" : v;

@@ -73,11 +73,14 @@ public final class Session implements ReferenceRunner {
   private final List<TensorSpec> outputs;
   private final Map<String, TensorSpec> inputByName;
   private final Map<String, ByteBuffer> staging = new HashMap<>();
+  private final boolean profiling;
+  private ProviderReport providerReport;
   private boolean closed;
 
   private Session(Path model, OrtEnvironment env, OrtSession ort, Device requested, String provider,
-      String warning, long loadNanos) throws OrtException {
+      String warning, long loadNanos, boolean profiling) throws OrtException {
     this.model = model;
+    this.profiling = profiling;
     this.env = env;
     this.ort = ort;
     this.requested = requested;
@@ -107,6 +110,14 @@ public final class Session implements ReferenceRunner {
    *     stride...), or when {@code device} is CUDA and the CUDA execution provider cannot be loaded
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel) {
+    return open(model, device, threads, optLevel, false);
+  }
+
+  /**
+   * Opens {@code model}; with {@code profile}, ORT's profiler records the runs until the first
+   * {@link #providerReport()} (which ends it), so that report tells where each node ran.
+   */
+  public static Session open(Path model, Device device, int threads, OptLevel optLevel, boolean profile) {
     if (!Files.exists(model)) {
       throw new FcnException("model file " + model + " not found (expected an .onnx file)");
     }
@@ -123,29 +134,29 @@ public final class Session implements ReferenceRunner {
     boolean cudaInBuild = cudaInBuild();
     switch (device) {
       case CPU:
-        return cpu(model, env, device, threads, optLevel, null);
+        return cpu(model, env, device, threads, optLevel, profile, null);
       case CUDA:
         if (!cudaInBuild) {
           throw new FcnException("--device cuda: " + CPU_BUILD);
         }
         try {
-          return create(model, env, device, true, threads, optLevel, null);
+          return create(model, env, device, true, threads, optLevel, profile, null);
         } catch (CudaFailure f) {
           // A CUDA session can also fail for a bad model: loading it on the CPU tells which.
-          cpu(model, env, Device.CPU, threads, optLevel, null).close();
+          cpu(model, env, Device.CPU, threads, optLevel, false, null).close();
           throw new FcnException("--device cuda: " + f.getMessage(), f.getCause());
         }
       case AUTO:
       default:
         if (!cudaInBuild) {
-          return cpu(model, env, device, threads, optLevel,
+          return cpu(model, env, device, threads, optLevel, profile,
               "--device auto: no CUDA in this build (CPU ONNX Runtime; -Pgpu builds with CUDA); "
                   + "running on CPU (--device cpu silences this)");
         }
         try {
-          return create(model, env, device, true, threads, optLevel, null);
+          return create(model, env, device, true, threads, optLevel, profile, null);
         } catch (CudaFailure f) {
-          return cpu(model, env, device, threads, optLevel,
+          return cpu(model, env, device, threads, optLevel, profile,
               "--device auto: " + f.getMessage() + "; running on CPU");
         }
     }
@@ -185,16 +196,23 @@ public final class Session implements ReferenceRunner {
   }
 
   private static Session cpu(Path model, OrtEnvironment env, Device requested, int threads,
-      OptLevel optLevel, String warning) {
+      OptLevel optLevel, boolean profile, String warning) {
     try {
-      return create(model, env, requested, false, threads, optLevel, warning);
+      return create(model, env, requested, false, threads, optLevel, profile, warning);
     } catch (CudaFailure f) {
       throw new AssertionError("CUDA failure without CUDA", f);
     }
   }
 
   private static Session create(Path model, OrtEnvironment env, Device requested, boolean cuda,
-      int threads, OptLevel optLevel, String warning) throws CudaFailure {
+      int threads, OptLevel optLevel, boolean profile, String warning) throws CudaFailure {
+    if (cuda) {
+      // Name every missing library before ORT is asked: its own error names none of them.
+      List<String> missing = CudaLibraries.missing();
+      if (!missing.isEmpty()) {
+        throw new CudaFailure(describeMissing(missing, null), null);
+      }
+    }
     long t0 = System.nanoTime();
     OrtSession ort;
     try (SessionOptions so = new SessionOptions()) {
@@ -202,6 +220,9 @@ public final class Session implements ReferenceRunner {
       so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
       if (threads > 0) {
         so.setIntraOpNumThreads(threads);
+      }
+      if (profile) {
+        so.enableProfiling(profilePrefix().toString());
       }
       if (cuda) {
         try {
@@ -218,7 +239,8 @@ public final class Session implements ReferenceRunner {
     }
     long loadNanos = System.nanoTime() - t0;
     try {
-      return new Session(model, env, ort, requested, cuda ? CUDA_PROVIDER : CPU_PROVIDER, warning, loadNanos);
+      return new Session(model, env, ort, requested, cuda ? CUDA_PROVIDER : CPU_PROVIDER, warning, loadNanos,
+          profile);
     } catch (OrtException e) {
       closeQuietly(ort);
       throw new FcnException("cannot read the inputs/outputs of ONNX model " + model + ": "
@@ -239,11 +261,22 @@ public final class Session implements ReferenceRunner {
       missing = probe.get();
     }
     if (!missing.isEmpty()) {
-      return "the CUDA execution provider cannot load: missing " + String.join(", ", missing)
-          + " (install CUDA 12 + cuDNN 9 and put them on LD_LIBRARY_PATH); ONNX Runtime said: "
-          + firstLine(msg);
+      return describeMissing(missing, msg);
     }
     return "the CUDA execution provider failed: " + firstLine(msg);
+  }
+
+  /** "the CUDA execution provider cannot load: missing A, B (how to get them)[; ONNX Runtime said: ...]". */
+  static String describeMissing(List<String> missing, String ortMessage) {
+    return "the CUDA execution provider cannot load: missing " + String.join(", ", missing)
+        + " (get CUDA 12 + cuDNN 9, pass their folder with --cuda-libs DIR; fcn doctor lists all)"
+        + (ortMessage == null ? "" : "; ONNX Runtime said: " + firstLine(ortMessage));
+  }
+
+  // ORT appends "_<date>.json" to this prefix; one prefix per session, in the temp folder.
+  private static Path profilePrefix() {
+    return Path.of(System.getProperty("java.io.tmpdir"), "fcn-ort-profile-" + ProcessHandle.current().pid()
+        + "-" + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36));
   }
 
   /** Shared libraries named in a loader error, other than ONNX Runtime's own libraries. */
@@ -372,27 +405,46 @@ public final class Session implements ReferenceRunner {
   }
 
   /**
-   * Binds {@code feeds} once (copied into buffers owned by the returned object) for repeated
-   * runs, e.g. timing loops. The Prepared must be closed before this session.
+   * Binds {@code feeds} once (copied into direct buffers owned by the returned object) for
+   * repeated runs, e.g. timing loops; from its second run on, outputs go into buffers it owns too
+   * ({@link #prepare(Map, boolean)}). The Prepared must be closed before this session.
    */
   public Prepared prepare(Map<String, FloatTensor> feeds) {
-    ensureOpen();
-    return new Prepared(bind(feeds, false));
+    return prepare(feeds, true);
   }
 
-  /** Inputs bound once; {@link #run()} is ORT's run plus the release of its outputs. */
+  /**
+   * As {@link #prepare(Map)}; {@code pinOutputs} false keeps ORT allocating (and freeing) new
+   * output tensors on every run, as before pinned outputs (for measuring the difference).
+   */
+  public Prepared prepare(Map<String, FloatTensor> feeds, boolean pinOutputs) {
+    ensureOpen();
+    return new Prepared(bind(feeds, false), pinOutputs);
+  }
+
+  /**
+   * Inputs bound once; {@link #run()} is ORT's run plus the release of its outputs. With pinned
+   * outputs, the first run notes the output shapes and every later run writes into output
+   * tensors allocated once ({@code OrtSession.run(inputs, pinnedOutputs)}, ORT 1.17+), so the
+   * timed loop allocates nothing; a Prepared run once (a dataset image) allocates no extra
+   * buffers. Not thread-safe; close() is idempotent and frees inputs and pinned outputs.
+   */
   public final class Prepared implements AutoCloseable {
     private final Map<String, OnnxTensor> tensors;
+    private boolean pin;
+    private Map<String, long[]> outputShapes;
+    private Map<String, OnnxTensor> pinned;
     private boolean done;
 
-    private Prepared(Map<String, OnnxTensor> tensors) {
+    private Prepared(Map<String, OnnxTensor> tensors, boolean pin) {
       this.tensors = tensors;
+      this.pin = pin;
     }
 
-    /** Runs once and discards the outputs (they stay in native memory and are freed). */
+    /** Runs once and discards the outputs (freed, or kept in the pinned buffers). */
     public void run() {
       check();
-      try (OrtSession.Result r = ort.run(tensors)) {
+      try (OrtSession.Result r = ortRun()) {
         // Outputs are already materialized on the host by ORT; nothing to copy.
       } catch (OrtException e) {
         throw new FcnException("running " + model + " failed: " + firstLine(e.getMessage()), e);
@@ -402,11 +454,61 @@ public final class Session implements ReferenceRunner {
     /** Runs once and returns the outputs as float tensors. */
     public Map<String, FloatTensor> runAndFetch() {
       check();
-      try (OrtSession.Result r = ort.run(tensors)) {
+      try (OrtSession.Result r = ortRun()) {
         return fetch(r);
       } catch (OrtException e) {
         throw new FcnException("running " + model + " failed: " + firstLine(e.getMessage()), e);
       }
+    }
+
+    /** True once later runs write into output buffers allocated once. */
+    public boolean outputsPinned() {
+      return pinned != null;
+    }
+
+    private OrtSession.Result ortRun() throws OrtException {
+      if (pinned != null) {
+        return ort.run(tensors, pinned);
+      }
+      if (pin && outputShapes != null) {
+        pinned = pinOutputs(outputShapes);
+        return ort.run(tensors, pinned);
+      }
+      OrtSession.Result r = ort.run(tensors);
+      if (pin && outputShapes == null) {
+        outputShapes = shapesOf(r);
+        pin = outputShapes != null;
+      }
+      return r;
+    }
+
+    // Output shapes of a run whose outputs are all numeric tensors; null when one is not.
+    private Map<String, long[]> shapesOf(OrtSession.Result r) {
+      Map<String, long[]> shapes = new LinkedHashMap<>();
+      for (Map.Entry<String, OnnxValue> e : r) {
+        if (!(e.getValue() instanceof OnnxTensor t) || t.getInfo().type == OnnxJavaType.STRING
+            || t.getInfo().type == OnnxJavaType.UNKNOWN) {
+          return null;
+        }
+        shapes.put(e.getKey(), t.getInfo().getShape());
+      }
+      return shapes;
+    }
+
+    private Map<String, OnnxTensor> pinOutputs(Map<String, long[]> shapes) throws OrtException {
+      Map<String, OnnxTensor> out = new LinkedHashMap<>();
+      try {
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+          TensorInfo info = outputInfo(e.getKey());
+          long n = FloatTensor.numel(e.getValue());
+          ByteBuffer b = ByteBuffer.allocateDirect(Math.toIntExact(n * info.type.size)).order(ByteOrder.nativeOrder());
+          out.put(e.getKey(), OnnxTensor.createTensor(env, b, e.getValue(), info.type));
+        }
+      } catch (OrtException | RuntimeException ex) {
+        out.values().forEach(OnnxTensor::close);
+        throw ex;
+      }
+      return out;
     }
 
     private void check() {
@@ -421,8 +523,45 @@ public final class Session implements ReferenceRunner {
       if (!done) {
         done = true;
         tensors.values().forEach(OnnxTensor::close);
+        if (pinned != null) {
+          pinned.values().forEach(OnnxTensor::close);
+        }
       }
     }
+  }
+
+  private TensorInfo outputInfo(String name) throws OrtException {
+    return (TensorInfo) ort.getOutputInfo().get(name).getInfo();
+  }
+
+  /**
+   * Where the nodes ran, from ORT's profile of the runs so far (needs a session opened with
+   * profiling and at least one run). The first call ends the profiling, so later runs are not
+   * slowed by it, reads and deletes ORT's JSON file, and keeps the report; later calls return it.
+   *
+   * @throws IllegalStateException when the session was opened without profiling
+   */
+  public synchronized ProviderReport providerReport() {
+    ensureOpen();
+    if (!profiling) {
+      throw new IllegalStateException("session for " + model + " was opened without profiling");
+    }
+    if (providerReport == null) {
+      Path file;
+      try {
+        file = Path.of(ort.endProfiling());
+      } catch (OrtException e) {
+        throw new FcnException("cannot end ONNX Runtime's profiling of " + model + ": " + firstLine(e.getMessage()), e);
+      }
+      try {
+        providerReport = ProviderReport.parse(Files.readString(file));
+      } catch (java.io.IOException e) {
+        throw new FcnException("cannot read ONNX Runtime's profile " + file + ": " + e.getMessage(), e);
+      } finally {
+        fcn.core.TempFiles.delete(file);
+      }
+    }
+    return providerReport;
   }
 
   private void ensureOpen() {
@@ -625,6 +764,14 @@ public final class Session implements ReferenceRunner {
     }
     closed = true;
     staging.clear();
+    if (profiling && providerReport == null) {
+      // ORT would write its profile when the session closes; end it here to delete the file.
+      try {
+        fcn.core.TempFiles.delete(Path.of(ort.endProfiling()));
+      } catch (OrtException | RuntimeException ignored) {
+        // Nothing was profiled worth keeping.
+      }
+    }
     try {
       ort.close();
     } catch (OrtException e) {
