@@ -263,8 +263,23 @@ public final class Session implements ReferenceRunner {
     if (!missing.isEmpty()) {
       return describeMissing(missing, msg);
     }
+    Matcher f = CUDA_CALL.matcher(msg);
+    if (f.find()) {
+      // ORT's text around it is a C++ signature two lines long; the failure and its call are the news.
+      String code = f.group(2);
+      String hint = code.equals("100") ? " (every CUDA library loaded; no NVIDIA GPU is visible: no /dev/nvidia*,"
+          + " or CUDA_VISIBLE_DEVICES hides it)"
+          : code.equals("35") ? " (the driver's libcuda.so.1 is missing or older than CUDA 12)" : "";
+      Matcher e = CUDA_EXPR.matcher(msg);
+      return "the CUDA execution provider failed: " + f.group(1) + " failure " + code + ": " + f.group(3).strip()
+          + (e.find() ? " in " + e.group(1).strip() : "") + hint;
+    }
     return "the CUDA execution provider failed: " + firstLine(msg);
   }
+
+  private static final Pattern CUDA_CALL =
+      Pattern.compile("\\b(CUDA|CUDNN|CUBLAS|CURAND|CUFFT) failure (\\d+): ([^;\\n]*)");
+  private static final Pattern CUDA_EXPR = Pattern.compile("expr=([^;\\n]{1,60})");
 
   /** "the CUDA execution provider cannot load: missing A, B (how to get them)[; ONNX Runtime said: ...]". */
   static String describeMissing(List<String> missing, String ortMessage) {
