@@ -267,8 +267,7 @@ public final class Session implements ReferenceRunner {
     if (f.find()) {
       // ORT's text around it is a C++ signature two lines long; the failure and its call are the news.
       String code = f.group(2);
-      String hint = code.equals("100") ? " (every CUDA library loaded; no NVIDIA GPU is visible: no /dev/nvidia*,"
-          + " or CUDA_VISIBLE_DEVICES hides it)"
+      String hint = code.equals("100") ? " (the CUDA libraries loaded; no GPU visible: no /dev/nvidia*?)"
           : code.equals("35") ? " (the driver's libcuda.so.1 is missing or older than CUDA 12)" : "";
       Matcher e = CUDA_EXPR.matcher(msg);
       return "the CUDA execution provider failed: " + f.group(1) + " failure " + code + ": " + f.group(3).strip()

@@ -127,7 +127,7 @@ class SessionTest {
         + "Failed to load shared library";
     String line = Session.describeCudaFailure(ortMsg, () -> List.of("libcublasLt.so.12", "libcudnn.so.9"));
     assertTrue(line.startsWith("the CUDA execution provider cannot load: missing libcublasLt.so.12, libcudnn.so.9 "
-        + "(install CUDA 12 + cuDNN 9"), line);
+        + "(get CUDA 12 + cuDNN 9, pass their folder with --cuda-libs DIR"), line);
     assertFalse(line.contains("\n"));
     // A message that names the library itself is taken at its word; ORT's own libraries are not "missing".
     String named = "Failed to load library libonnxruntime_providers_cuda.so with error: "
@@ -136,7 +136,54 @@ class SessionTest {
     assertTrue(Session.describeCudaFailure(named, List::of).contains("missing libcudnn.so.9"));
     // Other CUDA failures are passed on as they are.
     String noGpu = "CUDA failure 100: no CUDA-capable device is detected";
-    assertEquals("the CUDA execution provider failed: " + noGpu, Session.describeCudaFailure(noGpu, List::of));
+    assertTrue(Session.describeCudaFailure(noGpu, List::of).startsWith("the CUDA execution provider failed: " + noGpu));
+    String other = "CUDA_ERROR_OUT_OF_MEMORY somewhere";
+    assertEquals("the CUDA execution provider failed: " + other, Session.describeCudaFailure(other, List::of));
+  }
+
+  @Test
+  void cudaCallFailuresAreCutToTheirOneLine() {
+    // ORT 1.23.2's text for a machine with every CUDA library but no GPU (tools/check-cuda-preload.sh).
+    String sig = "std::conditional_t<THRW, void, onnxruntime::common::Status> onnxruntime::CudaCall(ERRTYPE, const char*, "
+        + "const char*, SUCCTYPE, const char*, const char*, int) [with ERRTYPE = cudaError; bool THRW = true; "
+        + "SUCCTYPE = cudaError; std::conditional_t<THRW, void, common::Status> = void]";
+    String noGpu = "Error code - ORT_FAIL - message: /onnxruntime_src/onnxruntime/core/providers/cuda/cuda_call.cc:129 "
+        + sig + " /onnxruntime_src/onnxruntime/core/providers/cuda/cuda_call.cc:121 " + sig
+        + " CUDA failure 100: no CUDA-capable device is detected ; GPU=-1 ; hostname=vm ; "
+        + "file=/onnxruntime_src/onnxruntime/core/providers/cuda/cuda_execution_provider.cc ; line=282 ; "
+        + "expr=cudaSetDevice(info_.device_id); \n\n";
+    String line = Session.describeCudaFailure(noGpu, List::of);
+    assertTrue(line.startsWith("the CUDA execution provider failed: CUDA failure 100: no CUDA-capable device is detected"
+        + " in cudaSetDevice(info_.device_id) (the CUDA libraries loaded; no GPU visible"), line);
+    assertTrue(line.length() <= 200, line.length() + ": " + line);
+    String driver = noGpu.replace("100: no CUDA-capable device is detected", "35: CUDA driver version is insufficient "
+        + "for CUDA runtime version");
+    assertTrue(Session.describeCudaFailure(driver, List::of).contains("CUDA failure 35: CUDA driver version is "
+        + "insufficient for CUDA runtime version in cudaSetDevice(info_.device_id) (the driver's libcuda.so.1"));
+  }
+
+  @Test
+  void pinnedOutputsGiveTheSameResultsAndAreFreedOnClose() throws IOException {
+    Path model = TinyModels.write(TinyModels.convRelu(5, 2, 3), tmp.resolve("conv.onnx"));
+    try (Session s = Session.open(model, Device.CPU, 1, OptLevel.ALL)) {
+      FloatTensor x = new FloatTensor(seq(2 * 6 * 7, 0.1f), 1, 2, 6, 7);
+      float[] expected = s.run(Map.of("data", x)).get("score").data();
+      for (boolean pin : new boolean[] {true, false}) {
+        Session.Prepared p = s.prepare(Map.of("data", x), pin);
+        p.run();
+        assertFalse(p.outputsPinned(), "the first run only learns the output shapes");
+        for (int i = 0; i < 3; i++) {
+          FloatTensor y = p.runAndFetch().get("score");
+          assertArrayEquals(new long[] {1, 3, 6, 7}, y.shape());
+          assertArrayEquals(expected, y.data(), 0f, "same session, same input: the same kernels");
+          p.run();
+        }
+        assertEquals(pin, p.outputsPinned());
+        p.close();
+        p.close(); // idempotent
+        assertThrows(IllegalStateException.class, p::run);
+      }
+    }
   }
 
   @Test
