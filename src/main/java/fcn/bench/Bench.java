@@ -368,6 +368,23 @@ public final class Bench {
    *     not fit
    */
   public static Result run(Options o, PrintWriter err) {
+    Result r = measure(o, err);
+    if (o.report != null) {
+      writeReport(o.report, r);
+    }
+    return r;
+  }
+
+  /** Appends the run's row to {@code report}, and with a dataset replaces its side files. */
+  static void writeReport(Path report, Result r) {
+    BenchReport.append(report, r.record());
+    if (r.dataset() != null) {
+      BenchReport.writeClassFiles(report, r.dataset().scores());
+    }
+  }
+
+  /** {@link #run} without writing the report (its outputs are checked; the row is built). */
+  static Result measure(Options o, PrintWriter err) {
     o.validate();
     // Outputs are checked before a run that can take minutes, not at its end.
     FileChecks.input(o.model);
@@ -406,14 +423,7 @@ public final class Bench {
       err.flush();
       session.warning().ifPresent(warnings::add);
       warnings.addAll(later);
-      BenchRecord record = ReportRow.of(o, r);
-      if (o.report != null) {
-        BenchReport.append(o.report, record);
-        if (r.dataset() != null) {
-          BenchReport.writeClassFiles(o.report, r.dataset().scores());
-        }
-      }
-      return r.with(List.copyOf(warnings), record);
+      return r.with(List.copyOf(warnings), ReportRow.of(o, r));
     }
   }
 

@@ -25,6 +25,10 @@ final class FixedShapeRun {
       firstMs = (System.nanoTime() - t0) / 1e6;
       warmup(o, p, err);
       times = timedLoop(o, p, err);
+      if (o.predictions != null) {
+        // After the timed loop, untimed: the fetch and argmax are not part of any measurement.
+        predict(o, session, p.runAndFetch());
+      }
     }
     Timing.Stats stats = Timing.ofNanos(times);
     Flops.Count count = flops.at(shapes);
@@ -32,6 +36,18 @@ final class FixedShapeRun {
     return new Bench.Result(o.model, o.name(), session.provider(), o.device, Session.ortVersion(), o.threads,
         FixedInputs.describe(shapes), session.loadMillis(), firstMs, o.warmup, stats, FixedInputs.batch(shapes),
         count, total, null, null, precision, null, null);
+  }
+
+  /**
+   * Hands the argmax of the score output (the one named "score", else the first) to the
+   * prediction listener, as image 0; an output that is no 1xCxHxW score map (C >= 2) has none.
+   */
+  private static void predict(Bench.Options o, Session session, Map<String, FloatTensor> out) {
+    String name = session.outputNames().contains("score") ? "score" : session.outputNames().get(0);
+    FloatTensor score = out.get(name);
+    if (score != null && score.rank() == 4 && score.dim(0) == 1 && score.dim(1) >= 2) {
+      o.predictions.prediction(0, Scoring.argmax(score));
+    }
   }
 
   /** {@code o.warmup} untimed runs, with a progress bar. */
