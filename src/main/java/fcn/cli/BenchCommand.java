@@ -1,6 +1,7 @@
 package fcn.cli;
 
 import fcn.bench.Bench;
+import fcn.bench.SideBySide;
 import fcn.bench.Timing;
 import fcn.core.ExitCode;
 import fcn.core.FcnException;
@@ -26,16 +27,21 @@ import picocli.CommandLine.Spec;
       "With --dataset, every image runs once at its own size and the predictions (argmax over the "
           + "class channel) are scored as FCN's score.py does; pure inference and end-to-end times are both shown.",
       "Without MODEL, benchmarks the embedded default model (fixtures/default/model.onnx) on its dataset; "
-          + "with --input-shape, --iterations or --duration it times the default on random inputs instead."
+          + "with --input-shape, --iterations or --duration it times the default on random inputs instead.",
+      "With several models (fcn bench A.onnx B.onnx ...), runs each in turn on the same inputs and prints one "
+          + "table: model, precision (fp32/fp16/int8, read from the graph), load time, median latency and "
+          + "speed-up against the first model, mean IU and its change in points, pixel accuracy, and label "
+          + "agreement with the first model's predictions. Each model appends its own --report row."
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "2:bad usage or input", "70:internal error"})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "MODEL.onnx",
-      description = "The model to time; default: the embedded default model.")
-  Path model;
+  @Parameters(arity = "0..*", paramLabel = "MODEL.onnx",
+      description = "The model(s) to time; several are compared side by side with the first. "
+          + "Default: the embedded default model.")
+  List<Path> models;
 
   @Mixin RuntimeOptions runtime;
 
@@ -124,7 +130,7 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Path modelPath = model;
+    Path modelPath = models == null || models.isEmpty() ? null : models.get(0);
     Path datasetPath = dataset;
     boolean defaultTimingOnly = false;
     if (modelPath == null) {
@@ -144,6 +150,26 @@ public final class BenchCommand implements Callable<Integer> {
       out.println("default model: " + modelPath + (datasetPath == null
           ? " (timing on random inputs)" : " on " + datasetPath));
     }
+    if (datasetPath == null && (mean != null || std != null || scale != null || order != null || resize != null)) {
+      throw new FcnException("--mean/--std/--scale/--bgr/--rgb/--resize need --dataset "
+          + "(the timed runs without one feed random inputs of --input-shape)");
+    }
+    Path ds = datasetPath;
+    boolean defaultShape = defaultTimingOnly;
+    if (models != null && models.size() > 1) {
+      SideBySide.Result r = SideBySide.run(models, m -> options(m, ds, defaultShape), err);
+      out.print(r.table());
+      out.flush();
+      return ExitCode.OK;
+    }
+    Bench.Result r = Bench.run(options(modelPath, ds, defaultShape), err);
+    out.print(Bench.summary(r));
+    out.flush();
+    return ExitCode.OK;
+  }
+
+  /** The bench options for one model; every model of a side-by-side run gets the same ones. */
+  private Bench.Options options(Path modelPath, Path datasetPath, boolean defaultTimingOnly) {
     Bench.Options o = new Bench.Options(modelPath)
         .device(runtime.prepare(err))
         .threads(runtime.threads())
@@ -172,14 +198,8 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (datasetPath != null) {
       o.preprocess(preprocess());
-    } else if (mean != null || std != null || scale != null || order != null || resize != null) {
-      throw new FcnException("--mean/--std/--scale/--bgr/--rgb/--resize need --dataset "
-          + "(the timed runs without one feed random inputs of --input-shape)");
     }
-    Bench.Result r = Bench.run(o, err);
-    out.print(Bench.summary(r));
-    out.flush();
-    return ExitCode.OK;
+    return o;
   }
 
   private Preprocess preprocess() {

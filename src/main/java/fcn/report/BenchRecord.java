@@ -7,88 +7,30 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Objects;
 import java.util.StringJoiner;
 
 /**
- * One row of a bench/score report (see {@link BenchReport#COLUMNS} for the schema). Immutable;
- * build with {@link #builder()}. A null field is "not measured by this run" and becomes an empty
- * cell; NaN metrics are treated the same way.
+ * One row of a bench/score report: one value per column of {@link Columns} (the schema). Immutable;
+ * build with {@link #builder()}. A null value is "not measured by this run" and becomes an empty
+ * cell; NaN and infinite metrics are stored as null. Any column can be read with
+ * {@code column.of(record)} and set with {@link Builder#set}; the typed accessors below are
+ * shorthands for the columns code uses by name.
  *
  * <p>Units: times in milliseconds, throughput in images/s, compute in GFLOP (per image) and
  * GFLOP/s, accuracy metrics as fractions in [0, 1] (score.py's scale, not percent).
  */
 public final class BenchRecord {
-  private final Instant timestamp;
-  private final String modelFile;
-  private final String modelSha256;
-  private final String modelName;
-  private final String device;
-  private final String executionProvider;
-  private final String ortVersion;
-  private final String inputShape;
-  private final Integer threads;
-  private final Integer warmup;
-  private final Integer iterations;
-  private final Double loadMs;
-  private final Double firstRunMs;
-  private final Double minMs;
-  private final Double meanMs;
-  private final Double medianMs;
-  private final Double p90Ms;
-  private final Double p95Ms;
-  private final Double p99Ms;
-  private final Double maxMs;
-  private final Double stdMs;
-  private final Double imagesPerS;
-  private final Double gflops;
-  private final Double gflopsPerS;
-  private final String dataset;
-  private final String split;
-  private final Integer images;
-  private final Double pixelAcc;
-  private final Double meanAcc;
-  private final Double meanIu;
-  private final Double fwIu;
-  private final String host;
+  private final Object[] values;
 
   private BenchRecord(Builder b) {
-    timestamp = b.timestamp != null ? b.timestamp : Instant.now().truncatedTo(ChronoUnit.MILLIS);
-    modelFile = b.modelFile;
-    modelSha256 = b.modelSha256;
-    modelName = b.modelName;
-    device = b.device;
-    executionProvider = b.executionProvider;
-    ortVersion = b.ortVersion;
-    inputShape = b.inputShape;
-    threads = b.threads;
-    warmup = b.warmup;
-    iterations = b.iterations;
-    loadMs = finite(b.loadMs);
-    firstRunMs = finite(b.firstRunMs);
-    minMs = finite(b.minMs);
-    meanMs = finite(b.meanMs);
-    medianMs = finite(b.medianMs);
-    p90Ms = finite(b.p90Ms);
-    p95Ms = finite(b.p95Ms);
-    p99Ms = finite(b.p99Ms);
-    maxMs = finite(b.maxMs);
-    stdMs = finite(b.stdMs);
-    imagesPerS = finite(b.imagesPerS);
-    gflops = finite(b.gflops);
-    gflopsPerS = finite(b.gflopsPerS);
-    dataset = b.dataset;
-    split = b.split;
-    images = b.images;
-    pixelAcc = finite(b.pixelAcc);
-    meanAcc = finite(b.meanAcc);
-    meanIu = finite(b.meanIu);
-    fwIu = finite(b.fwIu);
-    host = b.host;
+    values = b.values.clone();
+    if (values[Columns.TIMESTAMP.index()] == null) {
+      values[Columns.TIMESTAMP.index()] = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
   }
 
-  private static Double finite(Double d) {
-    return d == null || d.isNaN() || d.isInfinite() ? null : d;
+  Object value(int column) {
+    return values[column];
   }
 
   public static Builder builder() {
@@ -98,38 +40,7 @@ public final class BenchRecord {
   /** A builder pre-filled with this record's values. */
   public Builder toBuilder() {
     Builder b = new Builder();
-    b.timestamp = timestamp;
-    b.modelFile = modelFile;
-    b.modelSha256 = modelSha256;
-    b.modelName = modelName;
-    b.device = device;
-    b.executionProvider = executionProvider;
-    b.ortVersion = ortVersion;
-    b.inputShape = inputShape;
-    b.threads = threads;
-    b.warmup = warmup;
-    b.iterations = iterations;
-    b.loadMs = loadMs;
-    b.firstRunMs = firstRunMs;
-    b.minMs = minMs;
-    b.meanMs = meanMs;
-    b.medianMs = medianMs;
-    b.p90Ms = p90Ms;
-    b.p95Ms = p95Ms;
-    b.p99Ms = p99Ms;
-    b.maxMs = maxMs;
-    b.stdMs = stdMs;
-    b.imagesPerS = imagesPerS;
-    b.gflops = gflops;
-    b.gflopsPerS = gflopsPerS;
-    b.dataset = dataset;
-    b.split = split;
-    b.images = images;
-    b.pixelAcc = pixelAcc;
-    b.meanAcc = meanAcc;
-    b.meanIu = meanIu;
-    b.fwIu = fwIu;
-    b.host = host;
+    System.arraycopy(values, 0, b.values, 0, values.length);
     return b;
   }
 
@@ -152,83 +63,50 @@ public final class BenchRecord {
 
   /** Mutable builder; every setter accepts null ("not measured"). */
   public static final class Builder {
-    private Instant timestamp;
-    private String modelFile;
-    private String modelSha256;
-    private String modelName;
-    private String device;
-    private String executionProvider;
-    private String ortVersion;
-    private String inputShape;
-    private Integer threads;
-    private Integer warmup;
-    private Integer iterations;
-    private Double loadMs;
-    private Double firstRunMs;
-    private Double minMs;
-    private Double meanMs;
-    private Double medianMs;
-    private Double p90Ms;
-    private Double p95Ms;
-    private Double p99Ms;
-    private Double maxMs;
-    private Double stdMs;
-    private Double imagesPerS;
-    private Double gflops;
-    private Double gflopsPerS;
-    private String dataset;
-    private String split;
-    private Integer images;
-    private Double pixelAcc;
-    private Double meanAcc;
-    private Double meanIu;
-    private Double fwIu;
-    private String host;
+    private final Object[] values = new Object[Columns.ALL.size()];
 
     private Builder() {}
 
+    /** Sets any column (null = not measured; NaN/infinite numbers are stored as null). */
+    public <T> Builder set(Column<T> column, T v) {
+      values[column.index()] = column.normalize(v);
+      return this;
+    }
+
     /** When the run happened; defaults to now (UTC, millisecond precision) at {@link #build()}. */
     public Builder timestamp(Instant v) {
-      timestamp = v;
-      return this;
+      return set(Columns.TIMESTAMP, v);
     }
 
     public Builder modelFile(String v) {
-      modelFile = v;
-      return this;
+      return set(Columns.MODEL_FILE, v);
     }
 
     public Builder modelSha256(String v) {
-      modelSha256 = v;
-      return this;
+      return set(Columns.MODEL_SHA256, v);
     }
 
     /** Stable model key for the gate (e.g. {@code voc-fcn8s}); not a path. */
     public Builder modelName(String v) {
-      modelName = v;
-      return this;
+      return set(Columns.MODEL_NAME, v);
     }
 
     /** Device key, e.g. {@code cpu}, {@code cuda:0}. */
     public Builder device(String v) {
-      device = v;
-      return this;
+      return set(Columns.DEVICE, v);
     }
 
     public Builder executionProvider(String v) {
-      executionProvider = v;
-      return this;
+      return set(Columns.EXECUTION_PROVIDER, v);
     }
 
     public Builder ortVersion(String v) {
-      ortVersion = v;
-      return this;
+      return set(Columns.ORT_VERSION, v);
     }
 
     /** Input shape as written in the CSV, e.g. {@code 1x3x500x500}. */
     public Builder inputShape(String v) {
-      inputShape = v;
-      return this;
+      return set(Columns.INPUT_SHAPE, v);
     }
 
     /** Input shape from dimensions, written {@code NxCxHxW}. */
@@ -237,73 +115,115 @@ public final class BenchRecord {
       for (long d : dims) {
         j.add(Long.toString(d));
       }
-      inputShape = j.toString();
-      return this;
+      return inputShape(j.toString());
     }
 
     public Builder threads(Integer v) {
-      threads = v;
-      return this;
+      return set(Columns.THREADS, v);
     }
 
     public Builder warmup(Integer v) {
-      warmup = v;
-      return this;
+      return set(Columns.WARMUP, v);
     }
 
     public Builder iterations(Integer v) {
-      iterations = v;
-      return this;
+      return set(Columns.ITERATIONS, v);
     }
 
     public Builder loadMs(Double v) {
-      loadMs = v;
-      return this;
+      return set(Columns.LOAD_MS, v);
     }
 
     public Builder firstRunMs(Double v) {
-      firstRunMs = v;
-      return this;
+      return set(Columns.FIRST_RUN_MS, v);
     }
 
     public Builder minMs(Double v) {
-      minMs = v;
-      return this;
+      return set(Columns.MIN_MS, v);
     }
 
     public Builder meanMs(Double v) {
-      meanMs = v;
-      return this;
+      return set(Columns.MEAN_MS, v);
     }
 
     public Builder medianMs(Double v) {
-      medianMs = v;
-      return this;
+      return set(Columns.MEDIAN_MS, v);
     }
 
     public Builder p90Ms(Double v) {
-      p90Ms = v;
-      return this;
+      return set(Columns.P90_MS, v);
     }
 
     public Builder p95Ms(Double v) {
-      p95Ms = v;
-      return this;
+      return set(Columns.P95_MS, v);
     }
 
     public Builder p99Ms(Double v) {
-      p99Ms = v;
-      return this;
+      return set(Columns.P99_MS, v);
     }
 
     public Builder maxMs(Double v) {
-      maxMs = v;
-      return this;
+      return set(Columns.MAX_MS, v);
     }
 
     public Builder stdMs(Double v) {
-      stdMs = v;
-      return this;
+      return set(Columns.STD_MS, v);
+    }
+
+    public Builder imagesPerS(Double v) {
+      return set(Columns.IMAGES_PER_S, v);
+    }
+
+    /** GFLOP per image (one forward pass). */
+    public Builder gflops(Double v) {
+      return set(Columns.GFLOPS, v);
+    }
+
+    public Builder gflopsPerS(Double v) {
+      return set(Columns.GFLOPS_PER_S, v);
+    }
+
+    /** Dataset key: its folder name (see {@code Dataset.name()}), not a path. */
+    public Builder dataset(String v) {
+      return set(Columns.DATASET, v);
+    }
+
+    public Builder split(String v) {
+      return set(Columns.SPLIT, v);
+    }
+
+    public Builder images(Integer v) {
+      return set(Columns.IMAGES, v);
+    }
+
+    public Builder pixelAcc(Double v) {
+      return set(Columns.PIXEL_ACC, v);
+    }
+
+    public Builder meanAcc(Double v) {
+      return set(Columns.MEAN_ACC, v);
+    }
+
+    public Builder meanIu(Double v) {
+      return set(Columns.MEAN_IU, v);
+    }
+
+    public Builder fwIu(Double v) {
+      return set(Columns.FW_IU, v);
+    }
+
+    public Builder host(String v) {
+      return set(Columns.HOST, v);
+    }
+
+    /** {@code fp32}, {@code fp16} or {@code int8} (see {@link Precision}); null = not known (read as fp32 by the gate). */
+    public Builder precision(String v) {
+      return set(Columns.PRECISION, v);
+    }
+
+    /** Nodes placed on each execution provider, e.g. {@code CPUExecutionProvider=87/87 100.0%}; optional. */
+    public Builder epNodes(String v) {
+      return set(Columns.EP_NODES, v);
     }
 
     /**
@@ -319,82 +239,13 @@ public final class BenchRecord {
      * {@code iterations} to their sample count.
      */
     public Builder latencies(Latencies l) {
-      minMs = l.minMs();
-      maxMs = l.maxMs();
-      meanMs = l.meanMs();
-      medianMs = l.medianMs();
-      p90Ms = l.p90Ms();
-      p95Ms = l.p95Ms();
-      p99Ms = l.p99Ms();
-      stdMs = l.stdMs();
-      iterations = l.count();
-      return this;
-    }
-
-    public Builder imagesPerS(Double v) {
-      imagesPerS = v;
-      return this;
-    }
-
-    /** GFLOP per image (one forward pass). */
-    public Builder gflops(Double v) {
-      gflops = v;
-      return this;
-    }
-
-    public Builder gflopsPerS(Double v) {
-      gflopsPerS = v;
-      return this;
-    }
-
-    /** Dataset key: its folder name (see {@code Dataset.name()}), not a path. */
-    public Builder dataset(String v) {
-      dataset = v;
-      return this;
-    }
-
-    public Builder split(String v) {
-      split = v;
-      return this;
-    }
-
-    public Builder images(Integer v) {
-      images = v;
-      return this;
-    }
-
-    public Builder pixelAcc(Double v) {
-      pixelAcc = v;
-      return this;
-    }
-
-    public Builder meanAcc(Double v) {
-      meanAcc = v;
-      return this;
-    }
-
-    public Builder meanIu(Double v) {
-      meanIu = v;
-      return this;
-    }
-
-    public Builder fwIu(Double v) {
-      fwIu = v;
-      return this;
+      return minMs(l.minMs()).maxMs(l.maxMs()).meanMs(l.meanMs()).medianMs(l.medianMs()).p90Ms(l.p90Ms())
+          .p95Ms(l.p95Ms()).p99Ms(l.p99Ms()).stdMs(l.stdMs()).iterations(l.count());
     }
 
     /** Sets pixel_acc, mean_acc, mean_iu and fw_iu (fractions) from scores. */
     public Builder scores(Scores s) {
-      pixelAcc = s.pixelAccuracy();
-      meanAcc = s.meanAccuracy();
-      meanIu = s.meanIu();
-      fwIu = s.fwIu();
-      return this;
-    }
-
-    public Builder host(String v) {
-      host = v;
-      return this;
+      return pixelAcc(s.pixelAccuracy()).meanAcc(s.meanAccuracy()).meanIu(s.meanIu()).fwIu(s.fwIu());
     }
 
     public BenchRecord build() {
@@ -403,131 +254,139 @@ public final class BenchRecord {
   }
 
   public Instant timestamp() {
-    return timestamp;
+    return Columns.TIMESTAMP.of(this);
   }
 
   public String modelFile() {
-    return modelFile;
+    return Columns.MODEL_FILE.of(this);
   }
 
   public String modelSha256() {
-    return modelSha256;
+    return Columns.MODEL_SHA256.of(this);
   }
 
   public String modelName() {
-    return modelName;
+    return Columns.MODEL_NAME.of(this);
   }
 
   public String device() {
-    return device;
+    return Columns.DEVICE.of(this);
   }
 
   public String executionProvider() {
-    return executionProvider;
+    return Columns.EXECUTION_PROVIDER.of(this);
   }
 
   public String ortVersion() {
-    return ortVersion;
+    return Columns.ORT_VERSION.of(this);
   }
 
   public String inputShape() {
-    return inputShape;
+    return Columns.INPUT_SHAPE.of(this);
   }
 
   public Integer threads() {
-    return threads;
+    return Columns.THREADS.of(this);
   }
 
   public Integer warmup() {
-    return warmup;
+    return Columns.WARMUP.of(this);
   }
 
   public Integer iterations() {
-    return iterations;
+    return Columns.ITERATIONS.of(this);
   }
 
   public Double loadMs() {
-    return loadMs;
+    return Columns.LOAD_MS.of(this);
   }
 
   public Double firstRunMs() {
-    return firstRunMs;
+    return Columns.FIRST_RUN_MS.of(this);
   }
 
   public Double minMs() {
-    return minMs;
+    return Columns.MIN_MS.of(this);
   }
 
   public Double meanMs() {
-    return meanMs;
+    return Columns.MEAN_MS.of(this);
   }
 
   public Double medianMs() {
-    return medianMs;
+    return Columns.MEDIAN_MS.of(this);
   }
 
   public Double p90Ms() {
-    return p90Ms;
+    return Columns.P90_MS.of(this);
   }
 
   public Double p95Ms() {
-    return p95Ms;
+    return Columns.P95_MS.of(this);
   }
 
   public Double p99Ms() {
-    return p99Ms;
+    return Columns.P99_MS.of(this);
   }
 
   public Double maxMs() {
-    return maxMs;
+    return Columns.MAX_MS.of(this);
   }
 
   public Double stdMs() {
-    return stdMs;
+    return Columns.STD_MS.of(this);
   }
 
   public Double imagesPerS() {
-    return imagesPerS;
+    return Columns.IMAGES_PER_S.of(this);
   }
 
   public Double gflops() {
-    return gflops;
+    return Columns.GFLOPS.of(this);
   }
 
   public Double gflopsPerS() {
-    return gflopsPerS;
+    return Columns.GFLOPS_PER_S.of(this);
   }
 
   public String dataset() {
-    return dataset;
+    return Columns.DATASET.of(this);
   }
 
   public String split() {
-    return split;
+    return Columns.SPLIT.of(this);
   }
 
   public Integer images() {
-    return images;
+    return Columns.IMAGES.of(this);
   }
 
   public Double pixelAcc() {
-    return pixelAcc;
+    return Columns.PIXEL_ACC.of(this);
   }
 
   public Double meanAcc() {
-    return meanAcc;
+    return Columns.MEAN_ACC.of(this);
   }
 
   public Double meanIu() {
-    return meanIu;
+    return Columns.MEAN_IU.of(this);
   }
 
   public Double fwIu() {
-    return fwIu;
+    return Columns.FW_IU.of(this);
   }
 
   public String host() {
-    return host;
+    return Columns.HOST.of(this);
+  }
+
+  public String precision() {
+    return Columns.PRECISION.of(this);
+  }
+
+  public String epNodes() {
+    return Columns.EP_NODES.of(this);
   }
 
   @Override
@@ -537,7 +396,7 @@ public final class BenchRecord {
 
   @Override
   public int hashCode() {
-    return Objects.hash(BenchReport.cells(this));
+    return BenchReport.cells(this).hashCode();
   }
 
   @Override

@@ -8,17 +8,13 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Function;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVPrinter;
@@ -34,15 +30,14 @@ import org.apache.commons.csv.CSVRecord;
  * plain decimal notation with enough digits to round-trip a double, timestamps ISO-8601 UTC.
  */
 public final class BenchReport {
-  /** The fixed column schema, in order. Changing it breaks existing reports and baselines. */
-  public static final List<String> COLUMNS = List.of("timestamp", "model_file", "model_sha256", "model_name",
-      "device", "execution_provider", "ort_version", "input_shape", "threads", "warmup", "iterations", "load_ms",
-      "first_run_ms", "min_ms", "mean_ms", "median_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "std_ms",
-      "images_per_s", "gflops", "gflops_per_s", "dataset", "split", "images", "pixel_acc", "mean_acc", "mean_iu",
-      "fw_iu", "host");
+  /**
+   * The column names, in order ({@link Columns} is the schema). Changing it breaks existing
+   * reports and baselines, except for columns added at the end with a legacy cell (see {@link #append}).
+   */
+  public static final List<String> COLUMNS = Columns.NAMES;
 
   /** Columns holding fractions (score.py's scale): a value outside 0..1 is a malformed report. */
-  static final Set<String> FRACTIONS = Set.of("pixel_acc", "mean_acc", "mean_iu", "fw_iu");
+  static final Set<String> FRACTIONS = Columns.FRACTIONS;
 
   static final CSVFormat FORMAT = CSVFormat.DEFAULT.builder().setRecordSeparator("\n").build();
 
@@ -54,9 +49,12 @@ public final class BenchReport {
 
   /**
    * Appends {@code record} to {@code csv}, writing the header first if the file is new or empty.
-   * The whole new file is written to a temp file and renamed over the old one.
+   * The whole new file is written to a temp file and renamed over the old one. A report written
+   * before the columns added later ({@link Columns#FIRST_SCHEMA}) is upgraded on the way: the new
+   * header, and each old row with those columns' legacy cells ({@code precision} = fp32), its
+   * other cells unchanged.
    *
-   * @throws FcnException if the existing file's header is not {@link #COLUMNS}, or a row is malformed
+   * @throws FcnException if the existing file's header is neither schema, or a row is malformed
    */
   public static void append(Path csv, BenchRecord record) {
     synchronized (LOCK) {
@@ -68,6 +66,9 @@ public final class BenchReport {
       if (Files.exists(csv)) {
         existing = readString(csv);
         parse(csv, existing);
+        if (isFirstSchema(existing)) {
+          existing = upgrade(existing);
+        }
       }
       StringBuilder sb = new StringBuilder(existing);
       if (existing.isEmpty()) {
@@ -78,6 +79,47 @@ public final class BenchReport {
       sb.append(formatRow(cells(record)));
       AtomicFile.write(csv, sb.toString().getBytes(StandardCharsets.UTF_8));
     }
+  }
+
+  private static boolean isFirstSchema(String text) {
+    try (CSVParser p = CSVParser.parse(new StringReader(text), FORMAT)) {
+      var it = p.iterator();
+      return it.hasNext() && it.next().toList().equals(Columns.FIRST_SCHEMA);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A first-schema report's text under the current header (already parsed, so well-formed). */
+  private static String upgrade(String text) {
+    StringBuilder sb = new StringBuilder(formatRow(COLUMNS));
+    try (CSVParser p = CSVParser.parse(new StringReader(text), FORMAT)) {
+      boolean header = true;
+      for (CSVRecord r : p) {
+        if (header) {
+          header = false;
+          continue;
+        }
+        List<String> cells = r.toList();
+        if (cells.size() == 1 && cells.get(0).isEmpty()) {
+          continue;
+        }
+        sb.append(formatRow(withLegacyCells(cells)));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return sb.toString();
+  }
+
+  /** First-schema cells spread onto the current columns, the later ones with their legacy cells. */
+  private static List<String> withLegacyCells(List<String> firstSchemaCells) {
+    List<String> out = new ArrayList<>(COLUMNS.size());
+    int k = 0;
+    for (Column<?> c : Columns.ALL) {
+      out.add(c.legacyCell() != null ? c.legacyCell() : firstSchemaCells.get(k++));
+    }
+    return out;
   }
 
   /** All rows of a report, in file order (none for an empty or header-only file). */
@@ -113,11 +155,14 @@ public final class BenchReport {
     }
     try (CSVParser p = CSVParser.parse(new StringReader(text), FORMAT)) {
       boolean header = true;
+      List<String> schema = COLUMNS;
       for (CSVRecord r : p) {
         List<String> cells = r.toList();
         if (header) {
           header = false;
-          if (!cells.equals(COLUMNS)) {
+          if (cells.equals(Columns.FIRST_SCHEMA)) {
+            schema = Columns.FIRST_SCHEMA; // written before precision/ep_nodes: read as fp32
+          } else if (!cells.equals(COLUMNS)) {
             throw new FcnException(csv + ": header does not match the report schema: " + schemaDiff(cells));
           }
           continue;
@@ -125,9 +170,12 @@ public final class BenchReport {
         if (cells.size() == 1 && cells.get(0).isEmpty()) {
           continue;
         }
-        if (cells.size() != COLUMNS.size()) {
+        if (cells.size() != schema.size()) {
           throw new FcnException(csv + ":" + p.getCurrentLineNumber() + ": row has " + cells.size()
-              + " cells; expected " + COLUMNS.size() + " (" + String.join(",", COLUMNS) + ")");
+              + " cells; expected " + schema.size() + " (" + String.join(",", schema) + ")");
+        }
+        if (schema != COLUMNS) {
+          cells = withLegacyCells(cells);
         }
         out.add(fromCells(csv, p.getCurrentLineNumber(), cells));
       }
@@ -230,123 +278,36 @@ public final class BenchReport {
 
   /** A record's cells in {@link #COLUMNS} order. */
   static List<String> cells(BenchRecord r) {
-    return List.of(r.timestamp() == null ? "" : r.timestamp().toString(), text(r.modelFile()),
-        text(r.modelSha256()), text(r.modelName()), text(r.device()), text(r.executionProvider()),
-        text(r.ortVersion()), text(r.inputShape()), integer(r.threads()), integer(r.warmup()),
-        integer(r.iterations()), number(r.loadMs()), number(r.firstRunMs()), number(r.minMs()),
-        number(r.meanMs()), number(r.medianMs()), number(r.p90Ms()), number(r.p95Ms()), number(r.p99Ms()),
-        number(r.maxMs()), number(r.stdMs()), number(r.imagesPerS()), number(r.gflops()),
-        number(r.gflopsPerS()), text(r.dataset()), text(r.split()), integer(r.images()), number(r.pixelAcc()),
-        number(r.meanAcc()), number(r.meanIu()), number(r.fwIu()), text(r.host()));
+    List<String> out = new ArrayList<>(Columns.ALL.size());
+    for (Column<?> c : Columns.ALL) {
+      out.add(c.cell(r));
+    }
+    return out;
   }
 
-  private static BenchRecord fromCells(Path csv, long line, List<String> c) {
-    Cells in = new Cells(csv, line, c);
-    return BenchRecord.builder()
-        .timestamp(in.get("timestamp", s -> {
-          try {
-            return Instant.parse(s);
-          } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("an ISO-8601 UTC timestamp like 2025-01-31T12:00:00Z");
-          }
-        }))
-        .modelFile(in.text("model_file")).modelSha256(in.text("model_sha256")).modelName(in.text("model_name"))
-        .device(in.text("device")).executionProvider(in.text("execution_provider"))
-        .ortVersion(in.text("ort_version")).inputShape(in.text("input_shape"))
-        .threads(in.integer("threads")).warmup(in.integer("warmup")).iterations(in.integer("iterations"))
-        .loadMs(in.number("load_ms")).firstRunMs(in.number("first_run_ms")).minMs(in.number("min_ms"))
-        .meanMs(in.number("mean_ms")).medianMs(in.number("median_ms")).p90Ms(in.number("p90_ms"))
-        .p95Ms(in.number("p95_ms")).p99Ms(in.number("p99_ms")).maxMs(in.number("max_ms"))
-        .stdMs(in.number("std_ms")).imagesPerS(in.number("images_per_s")).gflops(in.number("gflops"))
-        .gflopsPerS(in.number("gflops_per_s")).dataset(in.text("dataset")).split(in.text("split"))
-        .images(in.integer("images")).pixelAcc(in.fraction("pixel_acc")).meanAcc(in.fraction("mean_acc"))
-        .meanIu(in.fraction("mean_iu")).fwIu(in.fraction("fw_iu")).host(in.text("host"))
-        .build();
+  private static BenchRecord fromCells(Path csv, long line, List<String> cells) {
+    BenchRecord.Builder b = BenchRecord.builder();
+    for (Column<?> c : Columns.ALL) {
+      set(b, c, csv, line, cells.get(c.index()));
+    }
+    return b.build();
   }
 
-  private record Cells(Path csv, long line, List<String> cells) {
-    <T> T get(String column, Function<String, T> parse) {
-      String s = cells.get(COLUMNS.indexOf(column)).strip();
-      if (s.isEmpty()) {
-        return null;
-      }
-      try {
-        return parse.apply(s);
-      } catch (IllegalArgumentException e) {
-        String m = e.getMessage();
-        throw new FcnException(csv + ":" + line + ": column " + column + ": '" + s + "' is "
-            + (m != null && (m.startsWith("an ") || m.startsWith("outside")) ? m : "not a number"));
-      }
+  private static <T> void set(BenchRecord.Builder b, Column<T> c, Path csv, long line, String cell) {
+    T v;
+    try {
+      v = c.parse(cell);
+    } catch (IllegalArgumentException e) {
+      String m = e.getMessage();
+      throw new FcnException(csv + ":" + line + ": column " + c.name() + ": '" + cell.strip() + "' is "
+          + (m != null && (m.startsWith("an ") || m.startsWith("outside")) ? m : "not a number"));
     }
-
-    String text(String column) {
-      return get(column, s -> s);
-    }
-
-    // Every integer column counts something (threads, runs, images): negative is malformed.
-    Integer integer(String column) {
-      return get(column, s -> {
-        int v;
-        try {
-          v = Integer.parseInt(s);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("not an integer");
-        }
-        if (v < 0) {
-          throw new IllegalArgumentException("outside its range: a count must be >= 0");
-        }
-        return v;
-      });
-    }
-
-    // Every other number is a time, a rate or a size: finite and >= 0 (an empty cell is the
-    // only way to say "not measured"; "NaN" text is read the same, as older reports wrote it).
-    Double number(String column) {
-      return decimal(column, d -> d >= 0 && !Double.isInfinite(d),
-          "outside its range: expected a finite number >= 0");
-    }
-
-    Double fraction(String column) {
-      return decimal(column, d -> d >= 0 && d <= 1,
-          "outside 0..1: the report holds fractions (0.7531 for 75.31%), not percent");
-    }
-
-    private Double decimal(String column, java.util.function.DoublePredicate inRange, String outside) {
-      return get(column, s -> {
-        double d;
-        try {
-          d = Double.parseDouble(s);
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("not a number");
-        }
-        if (Double.isNaN(d)) {
-          return null;
-        }
-        if (!inRange.test(d)) {
-          throw new IllegalArgumentException(outside);
-        }
-        return d;
-      });
-    }
-  }
-
-  private static String text(String s) {
-    return s == null ? "" : s;
-  }
-
-  private static String integer(Integer v) {
-    return v == null ? "" : v.toString();
+    b.set(c, v);
   }
 
   /** Plain decimal, round-trippable; empty for null/NaN/infinite. */
   static String number(Double v) {
-    if (v == null || v.isNaN() || v.isInfinite()) {
-      return "";
-    }
-    if (v == 0) {
-      return "0";
-    }
-    return BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
+    return Column.decimalCell(v);
   }
 
   private static String formatRow(List<String> cells) {

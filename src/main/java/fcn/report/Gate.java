@@ -12,9 +12,12 @@ import java.util.Map;
 /**
  * The regression gate: compares a current report with a baseline report. Stateless.
  *
- * <p>Rows are matched by {@link Key} (model_name, device, input_shape, dataset); when a file has
- * several rows for one key, the one with the latest timestamp wins (equal timestamps: the later
- * row in the file). For every matched key:
+ * <p>Rows are matched by {@link Key} (model_name, precision, device, input_shape, dataset; an empty
+ * precision, as in reports written before that column, is fp32); when a file has several rows for
+ * one key, the one with the latest timestamp wins (equal timestamps: the later row in the file).
+ * A reduced-precision (int8, fp16) current row whose key the baseline lacks is held against the
+ * baseline's fp32 row of the same model, device, input and dataset: that is how a quantized
+ * model is gated against its float original. For every matched pair:
  *
  * <ul>
  *   <li><b>mean IU</b> (if {@code maxMiouDrop} is set): delta = (current - baseline) x 100, in
@@ -65,19 +68,34 @@ public final class Gate {
     }
   }
 
-  /** The identity of a report row across runs. Nulls are read as empty strings. */
-  public record Key(String modelName, String device, String inputShape, String dataset) {
+  /**
+   * The identity of a report row across runs, from the schema's key columns. Nulls are read as
+   * empty strings, an empty precision as fp32.
+   */
+  public record Key(String modelName, String precision, String device, String inputShape, String dataset) {
     public static Key of(BenchRecord r) {
-      return new Key(nz(r.modelName()), nz(r.device()), nz(r.inputShape()), nz(r.dataset()));
+      return new Key(nz(Columns.MODEL_NAME.of(r)), Precision.orFp32(Columns.PRECISION.of(r)),
+          nz(Columns.DEVICE.of(r)), nz(Columns.INPUT_SHAPE.of(r)), nz(Columns.DATASET.of(r)));
     }
 
     private static String nz(String s) {
       return s == null ? "" : s;
     }
 
+    /** The same row in fp32: what a reduced-precision row is held against when the baseline has no row of its own. */
+    public Key asFp32() {
+      return new Key(modelName, Precision.FP32, device, inputShape, dataset);
+    }
+
+    /** The model cell of tables: the name, with the precision when it is not fp32. */
+    public String model() {
+      String m = modelName.isEmpty() ? "?" : modelName;
+      return precision.equals(Precision.FP32) ? m : m + " " + precision;
+    }
+
     @Override
     public String toString() {
-      return (modelName.isEmpty() ? "?" : modelName) + " [" + String.join(", ", device, inputShape, dataset) + "]";
+      return model() + " [" + String.join(", ", device, inputShape, dataset) + "]";
     }
   }
 
@@ -109,27 +127,42 @@ public final class Gate {
     // --junit onto either report would replace it.
     fcn.core.FileChecks.input(current);
     fcn.core.FileChecks.input(baseline);
+    // Which current rows each baseline row is compared with: its own key, and reduced-precision
+    // rows of the same model that the baseline has no row for.
+    Map<Key, List<Key>> against = new LinkedHashMap<>();
+    base.keySet().forEach(k -> against.put(k, new ArrayList<>()));
+    List<Key> fresh = new ArrayList<>();
+    for (Key k : cur.keySet()) {
+      Key b = base.containsKey(k) ? k : base.containsKey(k.asFp32()) ? k.asFp32() : null;
+      if (b == null) {
+        fresh.add(k);
+      } else {
+        against.get(b).add(k);
+      }
+    }
     List<GateResult.Row> rows = new ArrayList<>();
-    for (Map.Entry<Key, BenchRecord> e : base.entrySet()) {
-      BenchRecord c = cur.get(e.getKey());
-      if (c == null) {
-        rows.add(new GateResult.Row(e.getKey(), e.getValue(), null, List.of(new GateResult.Check("present",
+    for (Map.Entry<Key, List<Key>> e : against.entrySet()) {
+      BenchRecord b = base.get(e.getKey());
+      if (e.getValue().isEmpty()) {
+        rows.add(new GateResult.Row(e.getKey(), b, null, List.of(new GateResult.Check("present",
             GateResult.Status.FAIL, Double.NaN, "missing from the current report (present in the baseline)"))));
         continue;
       }
-      List<GateResult.Check> checks = new ArrayList<>();
-      if (o.maxMiouDrop() != null) {
-        checks.add(miou(e.getValue().meanIu(), c.meanIu(), o.maxMiouDrop()));
+      for (Key k : e.getValue()) {
+        BenchRecord c = cur.get(k);
+        List<GateResult.Check> checks = new ArrayList<>();
+        if (o.maxMiouDrop() != null) {
+          checks.add(miou(Columns.MEAN_IU.of(b), Columns.MEAN_IU.of(c), o.maxMiouDrop()));
+        }
+        if (o.maxLatencyIncrease() != null) {
+          checks.add(latency(Columns.MEDIAN_MS.of(b), Columns.MEDIAN_MS.of(c), o.maxLatencyIncrease(),
+              o.latencyNoiseMs()));
+        }
+        rows.add(new GateResult.Row(k, b, c, checks));
       }
-      if (o.maxLatencyIncrease() != null) {
-        checks.add(latency(e.getValue().medianMs(), c.medianMs(), o.maxLatencyIncrease(), o.latencyNoiseMs()));
-      }
-      rows.add(new GateResult.Row(e.getKey(), e.getValue(), c, checks));
     }
-    for (Map.Entry<Key, BenchRecord> e : cur.entrySet()) {
-      if (!base.containsKey(e.getKey())) {
-        rows.add(new GateResult.Row(e.getKey(), null, e.getValue(), List.of()));
-      }
+    for (Key k : fresh) {
+      rows.add(new GateResult.Row(k, null, cur.get(k), List.of()));
     }
     GateResult result = new GateResult(current, baseline, o, rows);
     if (result.compared() == 0 && result.passed() && !base.isEmpty()) {

@@ -34,6 +34,21 @@ public final class GateResult {
       checks = List.copyOf(checks);
     }
 
+    /**
+     * The model cell of the table: the key's model, and the baseline's precision when the row is
+     * held against a baseline row of another precision (an int8 row against fp32: "m int8 vs fp32").
+     */
+    public String modelCell() {
+      String m = key.model();
+      if (baseline != null && current != null) {
+        String b = Precision.orFp32(baseline.precision());
+        if (!b.equals(key.precision())) {
+          return m + " vs " + b;
+        }
+      }
+      return key.modelName().isEmpty() ? "" : m;
+    }
+
     public boolean failed() {
       return checks.stream().anyMatch(c -> c.status() == Status.FAIL);
     }
@@ -104,7 +119,7 @@ public final class GateResult {
       Double ci = r.current() == null ? null : r.current().meanIu();
       Double bl = r.baseline() == null ? null : r.baseline().medianMs();
       Double cl = r.current() == null ? null : r.current().medianMs();
-      lines.add(new String[] {dash(r.key().modelName()), dash(r.key().device()), dash(r.key().inputShape()),
+      lines.add(new String[] {dash(r.modelCell()), dash(r.key().device()), dash(r.key().inputShape()),
           dash(r.key().dataset()), pct(bi), pct(ci),
           bi != null && ci != null ? String.format(Locale.ROOT, "%+.2f", (ci - bi) * 100) : "-",
           ms(bl), ms(cl),

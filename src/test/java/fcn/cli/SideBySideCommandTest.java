@@ -1,0 +1,116 @@
+package fcn.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fcn.core.ExitCode;
+import fcn.export.OnnxExporter;
+import fcn.ir.Attrs;
+import fcn.ir.DataType;
+import fcn.ir.Dim;
+import fcn.ir.Graph;
+import fcn.ir.Op;
+import fcn.ir.Shape;
+import fcn.ir.Tensor;
+import fcn.ir.Variable;
+import fcn.report.BenchRecord;
+import fcn.report.BenchReport;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code fcn bench A.onnx B.onnx --dataset D}: one table, one report row per model. */
+class SideBySideCommandTest {
+  @TempDir Path dir;
+
+  /** data [1,3,H,W] -> 1x1 conv to 3 classes. */
+  private Path model(String name) {
+    Graph g = new Graph("tiny");
+    Variable x = g.addInput("data", DataType.FLOAT,
+        new Shape(List.of(Dim.of(1), Dim.of(3), Dim.symbol("height"), Dim.symbol("width"))));
+    var w = g.addConstant("w", Tensor.ofFloats(new long[] {3, 3, 1, 1}, new float[] {1, 0, 0, 0, 1, 0, 0, 0, 1}));
+    g.setOutputs(List.of(g.add(Op.CONV, "score", List.of(x, w), "score", Attrs.of("kernel_shape", new long[] {1, 1}))));
+    Path p = dir.resolve(name);
+    OnnxExporter.write(g, p, OnnxExporter.DEFAULT_OPSET);
+    return p;
+  }
+
+  /** images/ and labels/ with random pixels and labels 0..2. */
+  private Path dataset() throws Exception {
+    Random rnd = new Random(3);
+    Path root = dir.resolve("shapes");
+    Files.createDirectories(root.resolve("images"));
+    Files.createDirectories(root.resolve("labels"));
+    for (int n = 0; n < 4; n++) {
+      BufferedImage img = new BufferedImage(7, 5, BufferedImage.TYPE_3BYTE_BGR);
+      BufferedImage lab = new BufferedImage(7, 5, BufferedImage.TYPE_BYTE_GRAY);
+      for (int y = 0; y < 5; y++) {
+        for (int x = 0; x < 7; x++) {
+          img.setRGB(x, y, rnd.nextInt(1 << 24));
+          lab.getRaster().setSample(x, y, 0, rnd.nextInt(3));
+        }
+      }
+      ImageIO.write(img, "png", root.resolve("images/i" + n + ".png").toFile());
+      ImageIO.write(lab, "png", root.resolve("labels/i" + n + ".png").toFile());
+    }
+    return root;
+  }
+
+  @Test
+  void twoModelsOneTableTwoRows() throws Exception {
+    Path a = model("a.onnx");
+    Path b = Files.copy(a, dir.resolve("b.onnx"));
+    Path csv = dir.resolve("reports/side.csv");
+    CliRun r = CliRun.fcn("bench", a.toString(), b.toString(), "--dataset", dataset().toString(), "--device", "cpu",
+        "--threads", "1", "--warmup", "1", "--report", csv.toString());
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    List<String> lines = r.out().lines().toList();
+    assertEquals(1, lines.stream().filter(l -> l.startsWith("model ")).count(), "one table: " + r.out());
+    assertFalse(r.out().contains("latency (ms)"), "no per-model summaries: " + r.out());
+    assertTrue(lines.get(0).startsWith("side by side: 2 models on shapes, 4 images"), r.out());
+    assertEquals(List.of("model", "precision", "load", "ms", "median", "ms", "speed-up", "mean", "IU", "d", "points",
+        "pixel", "acc", "agreement"), Arrays.asList(lines.get(1).split("\\s+")));
+
+    List<BenchRecord> rows = BenchReport.read(csv);
+    assertEquals(2, rows.size());
+    assertEquals(List.of("a", "b"), rows.stream().map(BenchRecord::modelName).toList());
+    assertEquals(List.of("fp32", "fp32"), rows.stream().map(BenchRecord::precision).toList());
+
+    String[] first = lines.get(2).split("\\s+");
+    String[] second = lines.get(3).split("\\s+");
+    assertEquals("a", first[0]);
+    assertEquals("b", second[0]);
+    assertEquals("fp32", second[1]);
+    assertEquals(String.format(Locale.ROOT, "%.1f", rows.get(1).loadMs()), second[2]);
+    assertEquals(String.format(Locale.ROOT, "%.2f", rows.get(1).medianMs()), second[3]);
+    assertEquals(String.format(Locale.ROOT, "%.2fx", rows.get(0).medianMs() / rows.get(1).medianMs()), second[4]);
+    assertEquals("1.00x", first[4]);
+    assertEquals(String.format(Locale.ROOT, "%.2f", 100 * rows.get(1).meanIu()), second[5]);
+    assertEquals("+0.00", second[6], "the same model: no mean-IU change");
+    assertEquals(String.format(Locale.ROOT, "%.2f", 100 * rows.get(1).pixelAcc()), second[7]);
+    assertEquals("100.00%", second[8], "the same model agrees on every pixel");
+  }
+
+  @Test
+  void sideBySideBadUsageIsExit2() throws Exception {
+    Path a = model("a.onnx");
+    Path csv = dir.resolve("side.csv");
+    CliRun r = CliRun.fcn("bench", a.toString(), dir.resolve("none.onnx").toString(), "--device", "cpu",
+        "--input-shape", "1,3,4,4", "--iterations", "1", "--warmup", "0", "--report", csv.toString());
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r.all());
+    assertTrue(r.err().contains("none.onnx"), r.err());
+    assertFalse(Files.exists(csv), "no row of the first model alone");
+    r = CliRun.fcn("bench", a.toString(), a.toString(), "--dataset", dataset().toString(), "--device", "cpu",
+        "--save-predictions", dir.resolve("preds").toString());
+    assertEquals(ExitCode.BAD_INPUT, r.code(), r.all());
+    assertTrue(r.err().contains("--save-predictions takes one model"), r.err());
+  }
+}
