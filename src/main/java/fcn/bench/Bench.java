@@ -10,6 +10,7 @@ import fcn.report.BenchReport;
 import fcn.report.Precision;
 import fcn.runtime.Device;
 import fcn.runtime.OptLevel;
+import fcn.runtime.ProviderReport;
 import fcn.runtime.Session;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -131,6 +132,7 @@ public final class Bench {
     Path report;
     String modelName;
     boolean progress;
+    boolean strict;
     int decodeThreads;
     boolean flops = true;
     PredictionListener predictions;
@@ -229,6 +231,12 @@ public final class Bench {
     /** Draw a progress bar with an ETA on the error stream. */
     public Options progress(boolean p) {
       progress = p;
+      return this;
+    }
+
+    /** Fail (exit 1) when a compute node ran off the session's provider (ORT's profile of the first run). */
+    public Options strict(boolean s) {
+      strict = s;
       return this;
     }
 
@@ -403,7 +411,8 @@ public final class Bench {
     List<String> warnings = new ArrayList<>();
     FlopsCache flops = FlopsCache.of(o.model, o.flops, warnings);
     String precision = Precision.detect(o.model);
-    try (Session session = Session.open(o.model, o.device, o.threads, o.optLevel)) {
+    // Profiled until the first run ends (placement()): the timed runs are not.
+    try (Session session = Session.open(o.model, o.device, o.threads, o.optLevel, true)) {
       // The CUDA fallback matters before a long run starts; the others are printed at the end.
       session.warning().ifPresent(w -> {
         err.println("fcn: warning: " + w);
@@ -425,6 +434,24 @@ public final class Bench {
       warnings.addAll(later);
       return r.with(List.copyOf(warnings), ReportRow.of(o, r));
     }
+  }
+
+  /**
+   * Where the first run's nodes ran (ORT's profile, which this ends), as the {@code ep_nodes}
+   * cell; with {@code --strict}, a compute node off the session's provider fails the run here,
+   * before the timed runs.
+   *
+   * @throws ProviderReport.Violation under --strict
+   */
+  static String placement(Options o, Session session) {
+    return placement(o, session.providerReport(), session.provider());
+  }
+
+  static String placement(Options o, ProviderReport pr, String provider) {
+    if (o.strict) {
+      pr.requireOn(provider);
+    }
+    return pr.cell();
   }
 
   /** The human-readable summary printed on stdout. */

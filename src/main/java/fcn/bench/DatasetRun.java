@@ -53,10 +53,12 @@ final class DatasetRun {
         // First run and warmup on the first image, outside the timed pass.
         int classes;
         double firstMs;
+        String epNodes;
         try (Session.Prepared p = feed.decodeNow(0).input()) {
           long t0 = System.nanoTime();
           Map<String, FloatTensor> out = p.runAndFetch();
           firstMs = (System.nanoTime() - t0) / 1e6;
+          epNodes = Bench.placement(o, session);
           classes = Scoring.classCount(Scoring.output(out, outputName, o.model), outputName, o.model);
           FixedShapeRun.warmup(o, p, err);
         }
@@ -108,7 +110,7 @@ final class DatasetRun {
             threads);
         return new Bench.Result(o.model, o.name(), session.provider(), o.device, Session.ortVersion(), o.threads,
             "dataset", session.loadMillis(), firstMs, o.warmup, stats, 1, total.last(), total.flops(), dr, null,
-            precision, null, null);
+            precision, epNodes, null);
       } finally {
         // Before the feed closes its inputs: no worker may still be preparing one.
         pool.close();

@@ -18,11 +18,13 @@ final class FixedShapeRun {
     Map<String, long[]> shapes = FixedInputs.resolve(o.model, o.inputShapes, session);
     Map<String, FloatTensor> feeds = FixedInputs.random(shapes);
     double firstMs;
+    String epNodes;
     long[] times;
     try (Session.Prepared p = session.prepare(feeds)) {
       long t0 = System.nanoTime();
       p.run();
       firstMs = (System.nanoTime() - t0) / 1e6;
+      epNodes = Bench.placement(o, session);
       warmup(o, p, err);
       times = timedLoop(o, p, err);
       if (o.predictions != null) {
@@ -35,7 +37,7 @@ final class FixedShapeRun {
     Long total = count == null ? null : Math.multiplyExact(count.flops(), (long) times.length);
     return new Bench.Result(o.model, o.name(), session.provider(), o.device, Session.ortVersion(), o.threads,
         FixedInputs.describe(shapes), session.loadMillis(), firstMs, o.warmup, stats, FixedInputs.batch(shapes),
-        count, total, null, null, precision, null, null);
+        count, total, null, null, precision, epNodes, null);
   }
 
   /**

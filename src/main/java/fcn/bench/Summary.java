@@ -13,6 +13,10 @@ final class Summary {
     line(sb, "model", r.model() + " (" + r.modelName() + ")");
     line(sb, "runtime", "ONNX Runtime " + r.ortVersion() + ", " + r.provider() + " (asked: " + r.requested()
         + ", threads: " + (r.threads() == 0 ? "ORT default" : r.threads()) + ")");
+    if (r.epNodes() != null) {
+      // Evidence from ORT's profile of the first run, not the provider that was asked for.
+      line(sb, "nodes ran on", r.epNodes().replace(";", ", "));
+    }
     if (r.dataset() == null) {
       line(sb, "input", r.inputShape());
     }

@@ -6,6 +6,7 @@ import fcn.bench.Timing;
 import fcn.core.ExitCode;
 import fcn.core.FcnException;
 import fcn.data.Preprocess;
+import fcn.runtime.ProviderReport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,7 +35,8 @@ import picocli.CommandLine.Spec;
           + "agreement with the first model's predictions. Each model appends its own --report row."
     },
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:ok", "2:bad usage or input", "70:internal error"})
+    exitCodeList = {"0:ok", "1:--strict and a compute node ran off the provider in use",
+        "2:bad usage or input", "70:internal error"})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -49,6 +51,12 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Input size for the timed runs, e.g. 1,3,500,500 (needed when the model's input "
           + "has symbolic dims). NAME= picks an input of a multi-input model. Repeatable.")
   List<String> inputShapes;
+
+  @Option(names = "--strict",
+      description = "Fail (exit 1) when any compute node (Conv, ConvTranspose, Gemm, MatMul, pooling, Resize) "
+          + "ran off the execution provider in use, e.g. on the CPU under --device cuda; read from ONNX Runtime's "
+          + "profile of the first run, before the timed runs. Shape ops on the CPU are ORT's choice and pass.")
+  boolean strict;
 
   @Option(names = "--warmup", paramLabel = "N", defaultValue = "5", converter = Limits.Warmup.class,
       description = "Untimed runs after the first run, 0 to " + Limits.MAX_WARMUP + ". Default: ${DEFAULT-VALUE}.")
@@ -156,22 +164,29 @@ public final class BenchCommand implements Callable<Integer> {
     }
     Path ds = datasetPath;
     boolean defaultShape = defaultTimingOnly;
-    if (models != null && models.size() > 1) {
-      SideBySide.Result r = SideBySide.run(models, m -> options(m, ds, defaultShape), err);
-      out.print(r.table());
+    try {
+      if (models != null && models.size() > 1) {
+        SideBySide.Result r = SideBySide.run(models, m -> options(m, ds, defaultShape), err);
+        out.print(r.table());
+        out.flush();
+        return ExitCode.OK;
+      }
+      Bench.Result r = Bench.run(options(modelPath, ds, defaultShape), err);
+      out.print(Bench.summary(r));
       out.flush();
       return ExitCode.OK;
+    } catch (ProviderReport.Violation v) {
+      // A failed check, not bad input: the model ran, partly off the provider asked for.
+      err.println("fcn: " + v.getMessage());
+      err.flush();
+      return ExitCode.CHECK_FAILED;
     }
-    Bench.Result r = Bench.run(options(modelPath, ds, defaultShape), err);
-    out.print(Bench.summary(r));
-    out.flush();
-    return ExitCode.OK;
   }
 
   /** The bench options for one model; every model of a side-by-side run gets the same ones. */
   private Bench.Options options(Path modelPath, Path datasetPath, boolean defaultTimingOnly) {
     Bench.Options o = new Bench.Options(modelPath)
-        .device(runtime.prepare(err))
+        .device(runtime.prepare(spec.commandLine().getErr()))
         .threads(runtime.threads())
         .optLevel(runtime.optLevel())
         .warmup(warmup)
@@ -182,6 +197,7 @@ public final class BenchCommand implements Callable<Integer> {
         .classes(classes)
         .report(report)
         .decodeThreads(ioThreads)
+        .strict(strict)
         .progress(System.console() != null);
     if (amount != null) {
       o.iterations(amount.iterations);

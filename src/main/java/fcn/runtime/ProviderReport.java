@@ -146,11 +146,35 @@ public final class ProviderReport {
         + " did not run on " + requested + ": " + shown);
   }
 
-  /** "CUDAExecutionProvider:40;CPUExecutionProvider:2", for a CSV cell (no commas, no quotes needed). */
+  /**
+   * The report's {@code ep_nodes} cell: each provider's nodes of all nodes and share of the node
+   * time, most time first, e.g. {@code CUDAExecutionProvider=85/87 97.2%;CPUExecutionProvider=2/87 2.8%}
+   * (no commas: a CSV cell without quotes).
+   */
   public String cell() {
     List<String> parts = new ArrayList<>();
-    shares.values().forEach(s -> parts.add(s.provider() + ":" + s.nodes()));
+    shares.values().forEach(s -> parts.add(String.format(Locale.ROOT, "%s=%d/%d %.1f%%", s.provider(), s.nodes(),
+        totalNodes, 100 * timeShare(s.provider()))));
     return String.join(";", parts);
+  }
+
+  /**
+   * {@code --strict}: every compute node ran on {@code provider}.
+   *
+   * @throws Violation naming the compute nodes that did not
+   */
+  public void requireOn(String provider) {
+    Optional<String> v = strictViolation(provider);
+    if (v.isPresent()) {
+      throw new Violation("--strict: " + v.get());
+    }
+  }
+
+  /** A compute node ran off the requested provider under --strict: a failed check (exit 1), not bad input. */
+  public static final class Violation extends FcnException {
+    Violation(String message) {
+      super(message);
+    }
   }
 
   /** "CPUExecutionProvider 42 nodes (100.0% of node time)", one clause per provider. */

@@ -77,7 +77,9 @@ class ProviderReportTest {
       assertTrue(r.strictViolation(Session.CPU_PROVIDER).isEmpty());
       String v = r.strictViolation(Session.CUDA_PROVIDER).orElseThrow();
       assertTrue(v.startsWith(computeInGraph + " compute nodes did not run on CUDAExecutionProvider: "), v);
-      assertEquals("CPUExecutionProvider:" + nodes.size(), r.cell());
+      assertEquals("CPUExecutionProvider=" + nodes.size() + "/" + nodes.size() + " 100.0%", r.cell());
+      r.requireOn(Session.CPU_PROVIDER);
+      assertThrows(ProviderReport.Violation.class, () -> r.requireOn(Session.CUDA_PROVIDER));
       assertTrue(s.providerReport() == r, "the report is kept");
       s.run(feeds); // runs go on after profiling ended
     }
@@ -143,7 +145,10 @@ class ProviderReportTest {
     assertEquals(List.of("conv2 (Conv)"), r.computeNodesOn(Session.CPU_PROVIDER));
     assertEquals("1 compute node did not run on CUDAExecutionProvider: conv2 (Conv) on CPUExecutionProvider",
         r.strictViolation(Session.CUDA_PROVIDER).orElseThrow());
-    assertEquals("CPUExecutionProvider:2;CUDAExecutionProvider:3", r.cell());
+    assertEquals("CPUExecutionProvider=2/5 51.0%;CUDAExecutionProvider=3/5 49.0%", r.cell());
+    ProviderReport.Violation e = assertThrows(ProviderReport.Violation.class, () -> r.requireOn(Session.CUDA_PROVIDER));
+    assertEquals("--strict: 1 compute node did not run on CUDAExecutionProvider: conv2 (Conv) on CPUExecutionProvider",
+        e.getMessage());
     assertEquals("CPUExecutionProvider 2 nodes (51.0% of node time), CUDAExecutionProvider 3 nodes (49.0% of node time)",
         r.summary());
   }
