@@ -6,7 +6,8 @@
 #      "CUDA failure 35: CUDA driver version is insufficient" (every CUDA library resolved);
 #   3. --cuda-libs with the driver's libcuda.so.1 too: ORT must get as far as
 #      "CUDA failure 100: no CUDA-capable device is detected";
-#   4. `fcn doctor --cuda-libs DIR` prints where each library was found.
+#   4. validate and fixtures reach the same error (--cuda-libs and FCN_CUDA_LIBS);
+#   5. `fcn doctor --cuda-libs DIR` prints where each library was found.
 # Where the libraries come from (no stubs: each is NVIDIA's real binary):
 #   - org.bytedeco:cuda:12.6-9.5-1.5.11:linux-x86_64-redist from Maven Central (2 GB jar, once, in ~/.m2):
 #     libcudart.so.12, libcublasLt/libcublas.so.12, libcurand.so.10, libcufft.so.11, libnvrtc.so.12,
@@ -15,7 +16,7 @@
 #     list (the machine's apt configuration is not changed), as driver/libcuda.so.1.
 # Only files named in src/main/resources/fcn/runtime/cuda-libraries.properties are unpacked (~1.9 GB).
 #   tools/check-cuda-preload.sh [DIR]     (default DIR: ${XDG_CACHE_HOME:-~/.cache}/fcn/cuda12-libs)
-# Exit 0 when all four checks pass, 1 when one fails, 2 when the libraries cannot be gathered.
+# Exit 0 when all checks pass, 1 when one fails, 2 when the libraries cannot be gathered.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -86,7 +87,15 @@ echo "== 3. --cuda-libs with the driver's libcuda.so.1: everything resolves, the
 expect "preload with driver" 2 "CUDA failure 100|no CUDA-capable device" -- \
   "${run[@]}" "${bench[@]}" --cuda-libs "$dir"
 
-echo "== 4. fcn doctor --cuda-libs DIR"
+echo "== 4. validate and fixtures take the same folder (FCN_CUDA_LIBS)"
+expect "validate" 2 "CUDA failure 100|no CUDA-capable device" -- env FCN_CUDA_LIBS="$dir" "${run[@]}" validate \
+  fixtures/default/model.onnx --fixtures fixtures/default --device cuda
+fx="$(mktemp -d)"
+expect "fixtures" 2 "CUDA failure 100|no CUDA-capable device" -- "${run[@]}" fixtures fixtures/default/model.onnx \
+  --input-shape 1,3,64,64 --device cuda --cuda-libs "$dir" -o "$fx/out"
+rm -rf "$fx"
+
+echo "== 5. fcn doctor --cuda-libs DIR"
 expect "doctor" 1 "libcudnn.so.9 +$dir" -- "${run[@]}" doctor --cuda-libs "$dir"
 
 [ "$fail" = 0 ] && echo "check-cuda-preload: all checks passed" || echo "check-cuda-preload: FAILED"
