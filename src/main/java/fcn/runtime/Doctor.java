@@ -180,9 +180,7 @@ public final class Doctor {
       } catch (OrtException | RuntimeException | LinkageError e) {
         return Session.describeCudaFailure(e.getMessage());
       }
-      Path prefix = Files.createTempFile("fcn-doctor-profile", "");
-      Files.delete(prefix);
-      so.enableProfiling(prefix.toString());
+      so.enableProfiling(Session.profilePrefix().toString());
       try (OrtSession s = env.createSession(convModel(), so)) {
         FloatBuffer in = ByteBuffer.allocateDirect(4 * 16).order(ByteOrder.nativeOrder()).asFloatBuffer();
         for (int i = 0; i < 16; i++) {
@@ -201,7 +199,7 @@ public final class Doctor {
           return report.strictViolation(Session.CUDA_PROVIDER)
               .map(v -> "the session was created but " + v).orElse(null);
         } finally {
-          fcn.core.TempFiles.delete(profile);
+          fcn.core.TempFiles.delete(profile.getParent());
         }
       } catch (java.io.IOException e) {
         return "cannot read ONNX Runtime's profile: " + e.getMessage();
@@ -210,8 +208,6 @@ public final class Doctor {
       }
     } catch (OrtException e) {
       return Session.describeCudaFailure(e.getMessage());
-    } catch (java.io.IOException e) {
-      return "cannot make a temp file for ONNX Runtime's profile: " + e.getMessage();
     }
   }
 

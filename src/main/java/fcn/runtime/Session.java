@@ -287,10 +287,11 @@ public final class Session implements ReferenceRunner {
         + (ortMessage == null ? "" : "; ONNX Runtime said: " + firstLine(ortMessage));
   }
 
-  // ORT appends "_<date>.json" to this prefix; one prefix per session, in the temp folder.
-  private static Path profilePrefix() {
-    return Path.of(System.getProperty("java.io.tmpdir"), "fcn-ort-profile-" + ProcessHandle.current().pid()
-        + "-" + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36));
+  // ORT appends "_<date>.json" to this prefix; one registered temp folder per session, so that a
+  // run stopped by a signal leaves no profile behind either.
+  static Path profilePrefix() {
+    return fcn.core.TempFiles.createDirectory(Path.of(System.getProperty("java.io.tmpdir")), "fcn-ort-profile-")
+        .resolve("profile");
   }
 
   /** Shared libraries named in a loader error, other than ONNX Runtime's own libraries. */
@@ -572,7 +573,7 @@ public final class Session implements ReferenceRunner {
       } catch (java.io.IOException e) {
         throw new FcnException("cannot read ONNX Runtime's profile " + file + ": " + e.getMessage(), e);
       } finally {
-        fcn.core.TempFiles.delete(file);
+        fcn.core.TempFiles.delete(file.getParent());
       }
     }
     return providerReport;
@@ -781,7 +782,7 @@ public final class Session implements ReferenceRunner {
     if (profiling && providerReport == null) {
       // ORT would write its profile when the session closes; end it here to delete the file.
       try {
-        fcn.core.TempFiles.delete(Path.of(ort.endProfiling()));
+        fcn.core.TempFiles.delete(Path.of(ort.endProfiling()).getParent());
       } catch (OrtException | RuntimeException ignored) {
         // Nothing was profiled worth keeping.
       }
