@@ -220,7 +220,7 @@ public final class Bench {
       return this;
     }
 
-    /** The model key written to the report; default: see {@link #modelName(Path)}. */
+    /** The model key written to the report; default: see {@link Bench#modelName(Path, String)}. */
     public Options modelName(String name) {
       modelName = name;
       return this;
@@ -251,8 +251,8 @@ public final class Bench {
     }
 
     /** The report's model key: {@link #modelName(String)}, else derived from the file name. */
-    String name() {
-      return modelName != null ? modelName : Bench.modelName(model);
+    String name(String precision) {
+      return modelName != null ? modelName : Bench.modelName(model, precision);
     }
 
     /** Refuses inconsistent or out-of-range options, before anything is opened. */
@@ -350,10 +350,24 @@ public final class Bench {
     void prediction(int image, LabelMap prediction);
   }
 
-  /** "model" for fixtures/default/model.onnx is no key: the folder name is used then. */
-  static String modelName(Path model) {
+  /**
+   * The report key derived from a model's file: its stem, less a suffix naming its own reduced
+   * precision ({@code voc-fcn8s-int8.onnx} detected int8 is {@code voc-fcn8s}: the precision is a
+   * key column of its own, and the gate holds the int8 row against the fp32 row of the same
+   * name). "model" for fixtures/default/model.onnx is no key: the folder name is used then.
+   */
+  static String modelName(Path model, String precision) {
     String file = model.getFileName().toString();
     String stem = file.toLowerCase(Locale.ROOT).endsWith(".onnx") ? file.substring(0, file.length() - 5) : file;
+    if (precision != null && !precision.equals(Precision.FP32)) {
+      String lower = stem.toLowerCase(Locale.ROOT);
+      for (String sep : List.of("-", "_", ".")) {
+        if (lower.endsWith(sep + precision) && stem.length() > precision.length() + 1) {
+          stem = stem.substring(0, stem.length() - precision.length() - 1);
+          break;
+        }
+      }
+    }
     Path parent = model.toAbsolutePath().normalize().getParent();
     if (stem.equals("model") && parent != null && parent.getFileName() != null) {
       return parent.getFileName().toString();
