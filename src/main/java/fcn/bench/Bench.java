@@ -42,6 +42,7 @@ import java.util.Objects;
  * for a dataset) -> inference ({@link FixedShapeRun}'s timed loop, or {@link DatasetRun}'s
  * pipeline) -> scoring ({@link Scoring}, confusion via fcn.metrics; FLOPs by {@link FlopsCache})
  * -> report ({@link ReportRow}, the CSV row; {@link Summary}, the printed summary).
+ * {@link SideBySide} runs several models through the same stages on the same inputs.
  *
  * <p>Stateless; every call owns and closes its session.
  */
@@ -416,8 +417,9 @@ public final class Bench {
     }
     List<String> warnings = new ArrayList<>();
     FlopsCache flops = FlopsCache.of(o.model, o.flops, warnings);
-    String precision = Precision.detect(o.model);
     try (Session session = Session.open(o.model, o.device, o.threads, o.optLevel)) {
+      // After the session: ONNX Runtime's own checks name a broken model first.
+      String precision = Precision.detect(o.model);
       // The CUDA fallback matters before a long run starts; the others are printed at the end.
       session.warning().ifPresent(w -> {
         err.println("fcn: warning: " + w);
