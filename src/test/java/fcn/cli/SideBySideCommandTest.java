@@ -184,6 +184,12 @@ class SideBySideCommandTest {
     assertEquals(ExitCode.OK, g.code(), g.all());
     assertTrue(g.out().contains("shapes-net int8 vs fp32") && g.out().contains("1 compared"), g.out());
 
+    // A single run names a reduced precision in its summary.
+    r = CliRun.fcn("bench", int8.toString(), "--device", "cpu", "--input-shape", "1,3,4,4", "--iterations", "1",
+        "--warmup", "0");
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    assertTrue(r.out().contains(int8 + " (shapes-net, int8)"), r.out());
+
     // --model-name sets the key of every model.
     Path named = dir.resolve("named.csv");
     r = CliRun.fcn("bench", fp32.toString(), int8.toString(), "--device", "cpu", "--input-shape", "1,3,4,4",
