@@ -43,6 +43,7 @@ import java.util.Objects;
  * for a dataset) -> inference ({@link FixedShapeRun}'s timed loop, or {@link DatasetRun}'s
  * pipeline) -> scoring ({@link Scoring}, confusion via fcn.metrics; FLOPs by {@link FlopsCache})
  * -> report ({@link ReportRow}, the CSV row; {@link Summary}, the printed summary).
+ * {@link SideBySide} runs several models through the same stages on the same inputs.
  *
  * <p>Stateless; every call owns and closes its session.
  */
@@ -222,7 +223,7 @@ public final class Bench {
       return this;
     }
 
-    /** The model key written to the report; default: see {@link #modelName(Path)}. */
+    /** The model key written to the report; default: see {@link Bench#modelName(Path, String)}. */
     public Options modelName(String name) {
       modelName = name;
       return this;
@@ -259,8 +260,8 @@ public final class Bench {
     }
 
     /** The report's model key: {@link #modelName(String)}, else derived from the file name. */
-    String name() {
-      return modelName != null ? modelName : Bench.modelName(model);
+    String name(String precision) {
+      return modelName != null ? modelName : Bench.modelName(model, precision);
     }
 
     /** Refuses inconsistent or out-of-range options, before anything is opened. */
@@ -358,10 +359,24 @@ public final class Bench {
     void prediction(int image, LabelMap prediction);
   }
 
-  /** "model" for fixtures/default/model.onnx is no key: the folder name is used then. */
-  static String modelName(Path model) {
+  /**
+   * The report key derived from a model's file: its stem, less a suffix naming its own reduced
+   * precision ({@code voc-fcn8s-int8.onnx} detected int8 is {@code voc-fcn8s}: the precision is a
+   * key column of its own, and the gate holds the int8 row against the fp32 row of the same
+   * name). "model" for fixtures/default/model.onnx is no key: the folder name is used then.
+   */
+  static String modelName(Path model, String precision) {
     String file = model.getFileName().toString();
     String stem = file.toLowerCase(Locale.ROOT).endsWith(".onnx") ? file.substring(0, file.length() - 5) : file;
+    if (precision != null && !precision.equals(Precision.FP32)) {
+      String lower = stem.toLowerCase(Locale.ROOT);
+      for (String sep : List.of("-", "_", ".")) {
+        if (lower.endsWith(sep + precision) && stem.length() > precision.length() + 1) {
+          stem = stem.substring(0, stem.length() - precision.length() - 1);
+          break;
+        }
+      }
+    }
     Path parent = model.toAbsolutePath().normalize().getParent();
     if (stem.equals("model") && parent != null && parent.getFileName() != null) {
       return parent.getFileName().toString();
@@ -410,9 +425,10 @@ public final class Bench {
     }
     List<String> warnings = new ArrayList<>();
     FlopsCache flops = FlopsCache.of(o.model, o.flops, warnings);
-    String precision = Precision.detect(o.model);
     // Profiled until the first run ends (placement()): the timed runs are not.
     try (Session session = Session.open(o.model, o.device, o.threads, o.optLevel, true)) {
+      // After the session: ONNX Runtime's own checks name a broken model first.
+      String precision = Precision.detect(o.model);
       // The CUDA fallback matters before a long run starts; the others are printed at the end.
       session.warning().ifPresent(w -> {
         err.println("fcn: warning: " + w);

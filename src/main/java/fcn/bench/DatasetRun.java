@@ -108,7 +108,7 @@ final class DatasetRun {
         Bench.DatasetResult dr = new Bench.DatasetResult(ds.name(), ds.split(), samples.size(), (int) distinct,
             scoring.scores(), scoring.ignoredPixels(), stats.totalMs(), wallNanos / 1e6, feed.waitNanos() / 1e6,
             threads);
-        return new Bench.Result(o.model, o.name(), session.provider(), o.device, Session.ortVersion(), o.threads,
+        return new Bench.Result(o.model, o.name(precision), session.provider(), o.device, Session.ortVersion(), o.threads,
             "dataset", session.loadMillis(), firstMs, o.warmup, stats, 1, total.last(), total.flops(), dr, null,
             precision, epNodes, null);
       } finally {

@@ -35,7 +35,7 @@ final class FixedShapeRun {
     Timing.Stats stats = Timing.ofNanos(times);
     Flops.Count count = flops.at(shapes);
     Long total = count == null ? null : Math.multiplyExact(count.flops(), (long) times.length);
-    return new Bench.Result(o.model, o.name(), session.provider(), o.device, Session.ortVersion(), o.threads,
+    return new Bench.Result(o.model, o.name(precision), session.provider(), o.device, Session.ortVersion(), o.threads,
         FixedInputs.describe(shapes), session.loadMillis(), firstMs, o.warmup, stats, FixedInputs.batch(shapes),
         count, total, null, null, precision, epNodes, null);
   }

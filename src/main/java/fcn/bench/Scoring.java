@@ -6,10 +6,10 @@ import fcn.data.PredictionWriter;
 import fcn.data.Sample;
 import fcn.metrics.ConfusionAccumulator;
 import fcn.metrics.Scores;
+import fcn.runtime.FloatTensor;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import fcn.runtime.FloatTensor;
 
 /**
  * The scoring stage of a dataset bench: arg-max of the class scores, the prediction brought to

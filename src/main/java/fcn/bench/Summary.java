@@ -1,5 +1,6 @@
 package fcn.bench;
 
+import fcn.report.Precision;
 import java.util.Locale;
 
 /** The human-readable summary of one bench run, printed on stdout by {@code fcn bench}. Stateless. */
@@ -10,7 +11,9 @@ final class Summary {
   static String of(Bench.Result r) {
     StringBuilder sb = new StringBuilder();
     Timing.Stats s = r.stats();
-    line(sb, "model", r.model() + " (" + r.modelName() + ")");
+    // fp32 is the norm and says nothing; a reduced precision is named.
+    line(sb, "model", r.model() + " (" + r.modelName()
+        + (r.precision() == null || r.precision().equals(Precision.FP32) ? "" : ", " + r.precision()) + ")");
     line(sb, "runtime", "ONNX Runtime " + r.ortVersion() + ", " + r.provider() + " (asked: " + r.requested()
         + ", threads: " + (r.threads() == 0 ? "ORT default" : r.threads()) + ")");
     if (r.epNodes() != null) {

@@ -1,5 +1,6 @@
 package fcn.bench;
 
+import fcn.core.FcnException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -8,7 +9,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.locks.LockSupport;
-import fcn.core.FcnException;
 
 /**
  * The dataset pipeline's helper threads. Unlike a thread-pool executor, handing work over never

@@ -134,6 +134,11 @@ public final class BenchCommand implements Callable<Integer> {
           + "with a dataset).")
   Path report;
 
+  @Option(names = "--model-name", paramLabel = "NAME",
+      description = "The report's model key (the gate matches rows by it); default: the file's stem, less a "
+          + "-int8/-fp16 suffix that names its own precision (the folder's name for model.onnx).")
+  String modelName;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -196,6 +201,7 @@ public final class BenchCommand implements Callable<Integer> {
         .savePredictions(savePredictions)
         .classes(classes)
         .report(report)
+        .modelName(modelName)
         .decodeThreads(ioThreads)
         .strict(strict)
         .progress(System.console() != null);

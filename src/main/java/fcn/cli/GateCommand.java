@@ -13,7 +13,11 @@ import picocli.CommandLine.Spec;
 
 /** {@code fcn gate}: fail (exit 1) when a report regressed against a baseline. Thin: see {@link Gate}. */
 @Command(name = "gate", mixinStandardHelpOptions = true,
-    description = {"Compare a report CSV with a baseline CSV, row by row (model_name, device, input_shape, dataset).",
+    description = {"Compare a report CSV with a baseline CSV, row by row (model_name, precision, device, input_shape, "
+        + "dataset).",
+        "An int8 or fp16 row whose key the baseline lacks is held against the baseline's fp32 row of the same model, "
+        + "device, input and dataset: --max-miou-drop then bounds what quantization cost. Reports written before the "
+        + "precision column are read as fp32.",
         "Exit 1 on a regression or a baseline row missing from the current report, 0 otherwise."})
 public final class GateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

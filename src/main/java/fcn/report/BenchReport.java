@@ -36,9 +36,6 @@ public final class BenchReport {
    */
   public static final List<String> COLUMNS = Columns.NAMES;
 
-  /** Columns holding fractions (score.py's scale): a value outside 0..1 is a malformed report. */
-  static final Set<String> FRACTIONS = Columns.FRACTIONS;
-
   static final CSVFormat FORMAT = CSVFormat.DEFAULT.builder().setRecordSeparator("\n").build();
 
   // Appends in one JVM are serialised; separate processes appending to one file at the same

@@ -67,9 +67,6 @@ public final class Columns {
   public static final List<String> FIRST_SCHEMA = ALL.stream().filter(c -> c.legacyCell() == null)
       .map(Column::name).toList();
 
-  /** Columns holding fractions (score.py's scale). */
-  public static final Set<String> FRACTIONS = Set.of(PIXEL_ACC.name(), MEAN_ACC.name(), MEAN_IU.name(), FW_IU.name());
-
   private Columns() {}
 
   private static <T> Column<T> add(String name, BiFunction<String, Integer, Column<T>> kind) {

@@ -14,6 +14,14 @@ import fcn.ir.Op;
 import fcn.ir.Shape;
 import fcn.ir.Tensor;
 import fcn.ir.Variable;
+import fcn.proto.OnnxProto.GraphProto;
+import fcn.proto.OnnxProto.ModelProto;
+import fcn.proto.OnnxProto.NodeProto;
+import fcn.proto.OnnxProto.OperatorSetIdProto;
+import fcn.proto.OnnxProto.TensorProto;
+import fcn.proto.OnnxProto.TensorShapeProto;
+import fcn.proto.OnnxProto.TypeProto;
+import fcn.proto.OnnxProto.ValueInfoProto;
 import fcn.report.BenchRecord;
 import fcn.report.BenchReport;
 import java.awt.image.BufferedImage;
@@ -112,5 +120,81 @@ class SideBySideCommandTest {
         "--save-predictions", dir.resolve("preds").toString());
     assertEquals(ExitCode.BAD_INPUT, r.code(), r.all());
     assertTrue(r.err().contains("--save-predictions takes one model"), r.err());
+  }
+
+  private static ValueInfoProto image(String name) {
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
+        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(1))
+        .addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(3))
+        .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("height"))
+        .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam("width"));
+    return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+        .setTensorType(TypeProto.Tensor.newBuilder().setElemType(1).setShape(shape))).build();
+  }
+
+  /**
+   * The same 1x1 identity conv behind a QuantizeLinear/DequantizeLinear pair (scale 1, zero
+   * point 0, uint8): ONNX Runtime runs it, and on 0..255 integer pixels it predicts exactly as the
+   * float model does.
+   */
+  private Path qdqModel(String name) throws Exception {
+    GraphProto g = GraphProto.newBuilder().setName("qdq").addInput(image("data"))
+        .addOutput(ValueInfoProto.newBuilder().setName("score").setType(TypeProto.newBuilder()
+            .setTensorType(TypeProto.Tensor.newBuilder().setElemType(1))))
+        .addInitializer(TensorProto.newBuilder().setName("s").setDataType(1).addFloatData(1f))
+        .addInitializer(TensorProto.newBuilder().setName("z").setDataType(2).addInt32Data(0))
+        .addInitializer(TensorProto.newBuilder().setName("w").setDataType(1).addAllDims(List.of(3L, 3L, 1L, 1L))
+            .addAllFloatData(List.of(1f, 0f, 0f, 0f, 1f, 0f, 0f, 0f, 1f)))
+        .addNode(NodeProto.newBuilder().setOpType("QuantizeLinear").addInput("data").addInput("s").addInput("z")
+            .addOutput("q").setName("q"))
+        .addNode(NodeProto.newBuilder().setOpType("DequantizeLinear").addInput("q").addInput("s").addInput("z")
+            .addOutput("dq").setName("dq"))
+        .addNode(NodeProto.newBuilder().setOpType("Conv").addInput("dq").addInput("w").addOutput("score")
+            .setName("score"))
+        .build();
+    Path p = dir.resolve(name);
+    Files.write(p, ModelProto.newBuilder().setIrVersion(8).setProducerName("test")
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(17)).setGraph(g).build().toByteArray());
+    return p;
+  }
+
+  /** The flow the issue asks for: fp32 and int8 copies side by side, then the int8 row gated against fp32. */
+  @Test
+  void int8CopyIsDetectedKeyedAsItsModelAndGatedAgainstTheFp32Row() throws Exception {
+    Path fp32 = model("shapes-net.onnx");
+    Path int8 = qdqModel("shapes-net-int8.onnx");
+    Path csv = dir.resolve("side.csv");
+    CliRun r = CliRun.fcn("bench", fp32.toString(), int8.toString(), "--dataset", dataset().toString(), "--device",
+        "cpu", "--threads", "1", "--warmup", "0", "--rgb", "--mean", "0,0,0", "--report", csv.toString());
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    String[] second = r.out().lines().toList().get(3).split("\\s+");
+    assertEquals(List.of("shapes-net", "int8"), List.of(second[0], second[1]), r.out());
+    assertEquals("+0.00", second[6], r.out());
+    assertEquals("100.00%", second[8], "exact quantization of integer pixels: " + r.out());
+    List<BenchRecord> rows = BenchReport.read(csv);
+    assertEquals(List.of("fp32", "int8"), rows.stream().map(BenchRecord::precision).toList());
+    assertEquals(List.of("shapes-net", "shapes-net"), rows.stream().map(BenchRecord::modelName).toList());
+
+    // A baseline holding only the fp32 row: the int8 row is held against it.
+    Path base = dir.resolve("base.csv");
+    BenchReport.append(base, rows.get(0));
+    Path cur = dir.resolve("cur.csv");
+    BenchReport.append(cur, rows.get(1));
+    CliRun g = CliRun.fcn("gate", cur.toString(), "--baseline", base.toString(), "--max-miou-drop", "0.5");
+    assertEquals(ExitCode.OK, g.code(), g.all());
+    assertTrue(g.out().contains("shapes-net int8 vs fp32") && g.out().contains("1 compared"), g.out());
+
+    // A single run names a reduced precision in its summary.
+    r = CliRun.fcn("bench", int8.toString(), "--device", "cpu", "--input-shape", "1,3,4,4", "--iterations", "1",
+        "--warmup", "0");
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    assertTrue(r.out().contains(int8 + " (shapes-net, int8)"), r.out());
+
+    // --model-name sets the key of every model.
+    Path named = dir.resolve("named.csv");
+    r = CliRun.fcn("bench", fp32.toString(), int8.toString(), "--device", "cpu", "--input-shape", "1,3,4,4",
+        "--iterations", "1", "--warmup", "0", "--model-name", "net", "--report", named.toString());
+    assertEquals(ExitCode.OK, r.code(), r.all());
+    assertEquals(List.of("net", "net"), BenchReport.read(named).stream().map(BenchRecord::modelName).toList());
   }
 }
