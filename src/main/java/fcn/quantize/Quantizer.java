@@ -37,7 +37,7 @@ public final class Quantizer {
 
   /** What was written and the per-node outcome. */
   public record Result(Path output, long bytes, List<QdqPass.Decision> decisions, int images,
-      int calibrated, Map<String, QuantParams> params, double millis) {}
+      int calibrated, Map<String, double[]> ranges, Map<String, QuantParams> params, double millis) {}
 
   public static Result quantize(Options o, PrintWriter log) {
     long t0 = System.nanoTime();
@@ -68,7 +68,7 @@ public final class Quantizer {
         o.reduceRange() ? " (7-bit, reduce range)" : ""));
     OnnxExporter.Written w = OnnxExporter.write(g, o.output(), opset);
     return new Result(o.output(), w.bytes(), plan.decisions(), samples.size(), plan.calibrated().size(),
-        params, (System.nanoTime() - t0) / 1e6);
+        ranges, params, (System.nanoTime() - t0) / 1e6);
   }
 
   /** The float16 rewrite of an ONNX model, written to {@code output}. */
