@@ -1,7 +1,6 @@
 package fcn.cli;
 
 import fcn.data.Preprocess;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 
 /**
@@ -24,24 +23,23 @@ public final class PreprocessOptions {
   @Option(names = "--scale", paramLabel = "S", description = "Multiply 0..255 pixel values by S before the mean.")
   Double scale;
 
-  @ArgGroup(exclusive = true)
-  Order order;
+  // Two plain options, not an exclusive ArgGroup: picocli lists a mixin's groups twice in --help.
+  @Option(names = "--bgr", description = "Feed channels in BGR order.")
+  boolean bgr;
 
-  static final class Order {
-    @Option(names = "--bgr", description = "Feed channels in BGR order.")
-    boolean bgr;
-
-    @Option(names = "--rgb", description = "Feed channels in RGB order.")
-    boolean rgb;
-  }
+  @Option(names = "--rgb", description = "Feed channels in RGB order.")
+  boolean rgb;
 
   @Option(names = "--resize", paramLabel = "HxW", description = "Resize images to H x W.")
   String resize;
 
   Preprocess build() {
+    if (bgr && rgb) {
+      throw new fcn.core.FcnException("--bgr and --rgb are mutually exclusive; give one");
+    }
     Preprocess p = Preprocess.preset(preset);
-    if (order != null) {
-      p = p.withOrder(order.bgr ? Preprocess.ChannelOrder.BGR : Preprocess.ChannelOrder.RGB);
+    if (bgr || rgb) {
+      p = p.withOrder(bgr ? Preprocess.ChannelOrder.BGR : Preprocess.ChannelOrder.RGB);
     }
     if (scale != null) {
       p = p.withScale(scale);

@@ -62,7 +62,7 @@ public final class QuantizeCommand implements Callable<Integer> {
   String method;
 
   @Option(names = "--percentile", paramLabel = "P", defaultValue = "" + Quantizer.DEFAULT_PERCENTILE,
-      description = "With --method percentile: keep P% of the values at each end, 50 < P <= 100. Default: ${DEFAULT-VALUE}.")
+      description = "With --method percentile: keep P%% of the values at each end, 50 < P <= 100. Default: ${DEFAULT-VALUE}.")
   double percentile;
 
   @Option(names = "--keep-float", split = ",", paramLabel = "NODE",
