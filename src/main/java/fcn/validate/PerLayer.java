@@ -208,10 +208,12 @@ public final class PerLayer {
     List<Map<String, CompareResult>> results = new ArrayList<>();
     List<Map<String, Double>> ratios = new ArrayList<>();
     List<Map<String, String>> skipped = new ArrayList<>();
+    List<Set<String>> mismatched = new ArrayList<>();
     for (int i = 0; i < sets.size(); i++) {
       results.add(new HashMap<>());
       ratios.add(new HashMap<>());
       skipped.add(new HashMap<>());
+      mismatched.add(new HashSet<>());
     }
     String[] runtime = {null};
     forEachGroup(m, groups, open, (group, session) -> {
@@ -232,6 +234,7 @@ public final class PerLayer {
           FloatTensor got = actual.remove(t);
           if (got.size() != want.size()) {
             skipped.get(s).put(t, "shape " + got.shapeString() + " in the model, " + want.shapeString() + " in the reference");
+            mismatched.get(s).add(t);
             continue;
           }
           if (!Arrays.equals(got.shape(), want.shape())) {
@@ -261,7 +264,8 @@ public final class PerLayer {
         long[] shape = set.blobs().containsKey(t) ? set.blobs().get(t).shape() : refShape.get(t);
         double ratio = r == null ? Double.NaN : ratios.get(s).get(t);
         rows.add(new Row(lt[0], lt[1], t, shape, r, ratio, a.inputs(),
-            r == null ? skipped.get(s).getOrDefault(t, "not compared") : null, isScoreMap(shape, classes)));
+            r == null ? skipped.get(s).getOrDefault(t, "not compared") : null, isScoreMap(shape, classes),
+            mismatched.get(s).contains(t)));
       }
       // Reference blobs the model lacks, and why.
       List<Row> notCompared = new ArrayList<>();
@@ -273,12 +277,13 @@ public final class PerLayer {
             : b.splitOf() != null ? PerLayerReport.SPLIT + b.splitOf() + " (no tensor of its own in the model)"
             : m.inputs().contains(b.name()) ? "input of the model"
             : "no tensor named '" + b.name() + "' in the model" + (refShape.containsKey(b.name()) ? "" : " (nor in the fixtures)");
-        notCompared.add(new Row(b.layers(), b.types(), b.name(), refShape.get(b.name()), null, Double.NaN, List.of(), why, false));
+        notCompared.add(new Row(b.layers(), b.types(), b.name(), refShape.get(b.name()), null, Double.NaN, List.of(), why, false,
+            false));
       }
       for (String t : refShape.keySet()) {
         if (!comparedSet.contains(t) && !meta.containsKey(t)) {
           notCompared.add(new Row("", "", t, refShape.get(t), null, Double.NaN, List.of(),
-              m.inputs().contains(t) ? "input of the model" : "no tensor named '" + t + "' in the model", false));
+              m.inputs().contains(t) ? "input of the model" : "no tensor named '" + t + "' in the model", false, false));
         }
       }
       out.add(new PerLayerReport.SetRows(set.name(), rows, notCompared));

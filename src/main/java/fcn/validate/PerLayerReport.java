@@ -51,9 +51,11 @@ public record PerLayerReport(String model, String runtime, String reference, Str
    * @param computedFrom the compared tensors (or inputs) it was computed from
    * @param reason why it was not compared; null when it was
    * @param scoreMap true for N x C x H x W blobs with the model output's class count (labels shown and checked)
+   * @param shapeMismatch true when the model computes the tensor with another shape than the
+   *     reference's ({@code reason} says which): a divergence, not a tensor left out
    */
   public record Row(String layer, String type, String blob, long[] shape, CompareResult result, double errOverRef,
-      List<String> computedFrom, String reason, boolean scoreMap) {
+      List<String> computedFrom, String reason, boolean scoreMap, boolean shapeMismatch) {
     public Row {
       computedFrom = List.copyOf(computedFrom);
     }
@@ -63,7 +65,7 @@ public record PerLayerReport(String model, String runtime, String reference, Str
     }
 
     public boolean failed() {
-      return result != null && !result.passed();
+      return shapeMismatch || result != null && !result.passed();
     }
 
     /** "score_pool4c (Crop)". */
@@ -89,7 +91,7 @@ public record PerLayerReport(String model, String runtime, String reference, Str
     }
 
     public long comparedCount() {
-      return rows.stream().filter(Row::compared).count();
+      return rows.stream().filter(r -> r.compared() || r.shapeMismatch()).count();
     }
   }
 
@@ -111,6 +113,9 @@ public record PerLayerReport(String model, String runtime, String reference, Str
     if (!r.computedFrom().isEmpty()) {
       sb.append(" (").append(String.join(", ", r.computedFrom())).append(')');
     }
+    if (r.shapeMismatch()) {
+      return sb.append(", output ").append(r.reason()).toString();
+    }
     sb.append(", output max|err|/max|ref| ").append(g(r.errOverRef()));
     CompareResult c = r.result();
     if (c.labelsChecked() && c.labelAgreement() < c.tolerance().minLabelAgreement()) {
@@ -122,7 +127,7 @@ public record PerLayerReport(String model, String runtime, String reference, Str
   /** Notes, the rule, per set a table, its not-compared blobs and its first divergence; then the verdict. */
   public String table() {
     StringBuilder sb = new StringBuilder();
-    sb.append("rule: ").append(rule).append(" (per tensor; labels on score maps only)\n");
+    sb.append("rule: ").append(rule).append(" (per tensor; score maps: blobs with the output's class count)\n");
     for (SetRows s : sets) {
       sb.append("set ").append(s.name()).append('\n');
       List<String[]> rows = new ArrayList<>();
@@ -134,7 +139,8 @@ public record PerLayerReport(String model, String runtime, String reference, Str
             c == null ? "-" : g(r.errOverRef()),
             c == null ? "-" : String.format(Locale.ROOT, "%.6f", c.cosineSimilarity()),
             c != null && r.scoreMap() ? String.format(Locale.ROOT, "%.3f%%", c.labelAgreement()) : "-",
-            c == null ? "not compared: " + r.reason() : !c.passed() ? (r == first ? "FAIL <- first" : "FAIL") : "ok"});
+            r.failed() ? (r == first ? "FAIL <- first" : "FAIL") + (r.shapeMismatch() ? ": " + r.reason() : "")
+                : c == null ? "not compared: " + r.reason() : "ok"});
       }
       int[] w = new int[rows.get(0).length];
       for (String[] row : rows) {
@@ -154,14 +160,14 @@ public record PerLayerReport(String model, String runtime, String reference, Str
       // Caffe's Split copies: one line per blob copied.
       java.util.Map<String, List<String>> splits = new java.util.LinkedHashMap<>();
       for (Row r : s.notCompared()) {
-        if (r.reason().startsWith(SPLIT)) {
+        if (r.reason() != null && r.reason().startsWith(SPLIT)) {
           splits.computeIfAbsent(r.reason(), k -> new ArrayList<>()).add(r.blob());
         }
       }
       splits.forEach((why, blobs) -> sb.append("not compared: ").append(String.join(", ", blobs)).append(": ")
           .append(why).append('\n'));
       for (Row r : s.notCompared()) {
-        if (r.reason().startsWith(SPLIT)) {
+        if (r.reason() != null && r.reason().startsWith(SPLIT)) {
           continue;
         }
         sb.append("not compared: ").append(r.blob());
@@ -188,7 +194,7 @@ public record PerLayerReport(String model, String runtime, String reference, Str
     v.add(r.type());
     v.add(r.blob());
     v.add(r.shape() == null ? "" : Shape.format(r.shape()));
-    v.add(c == null ? "not compared" : c.passed() ? "ok" : "FAIL");
+    v.add(r.failed() ? "FAIL" : c == null ? "not compared" : "ok");
     v.add(first);
     v.add(c == null ? null : (Object) r.errOverRef());
     v.add(c == null ? null : (Object) c.maxAbsError());
