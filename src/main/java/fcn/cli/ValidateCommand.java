@@ -156,11 +156,9 @@ public final class ValidateCommand implements Callable<Integer> {
       CaffeBackend.require();
       Tolerances tol = tolerances();
       if (perLayer) {
-        List<String> names;
-        try (Session session = open.apply(model)) {
-          names = session.inputNames();
-        }
-        return finish(PerLayer.againstCaffe(model, caffe[0], caffe[1], open, tol, caffeOptions(names), budget), out, err);
+        // --input-shape names Caffe's inputs, which are the converted model's; no model load just for them.
+        AgainstReference.Options opts = caffeOptions(CaffeBackend.inputNames(caffe[0]));
+        return finish(PerLayer.againstCaffe(model, caffe[0], caffe[1], open, tol, opts, budget), out, err);
       }
       try (Session session = runtime.open(model, err)) {
         return CaffeCheck.run(session, caffe[0], caffe[1], tol, caffeOptions(session.inputNames()), output, out, err);

@@ -300,7 +300,9 @@ public final class PerLayer {
               ? String.join(", ", unmatched.subList(0, 8)) + ", ..." : String.join(", ", unmatched)));
     }
     return new PerLayerReport(m.file().toString(), runtime[0] == null ? Session.ortVersion() : runtime[0], reference,
-        tolerances.describe(), allNotes, out);
+        tolerances.describe().replace("per output", "per tensor")
+            .replace("score maps (NxCxHxW, C >= 2)", "score maps (NxCxHxW blobs with C = the output's class count)"),
+        allNotes, out);
   }
 
   /** Caffe's layers and types from the index when it has them, else the model's nodes in between. */

@@ -127,7 +127,7 @@ public record PerLayerReport(String model, String runtime, String reference, Str
   /** Notes, the rule, per set a table, its not-compared blobs and its first divergence; then the verdict. */
   public String table() {
     StringBuilder sb = new StringBuilder();
-    sb.append("rule: ").append(rule).append(" (per tensor; score maps: blobs with the output's class count)\n");
+    sb.append("rule: ").append(rule).append('\n');
     for (SetRows s : sets) {
       sb.append("set ").append(s.name()).append('\n');
       List<String[]> rows = new ArrayList<>();
