@@ -220,13 +220,10 @@ final class TappedModel {
         cut.addValueInfo(v);
       }
     }
-    Map<String, ValueInfoProto> declared = new HashMap<>();
-    g.getValueInfoList().forEach(v -> declared.put(v.getName(), v));
-    g.getOutputList().forEach(v -> declared.put(v.getName(), v));
+    // Element type only: a declared shape may hold the sizes of another input size.
     for (String o : outputs) {
-      ValueInfoProto v = declared.get(o);
       int type = types.getOrDefault(o, 0);
-      cut.addOutput(v != null && v.getType().hasTensorType() ? v : ValueInfoProto.newBuilder().setName(o)
+      cut.addOutput(ValueInfoProto.newBuilder().setName(o)
           .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(type == 0 ? FLOAT : type)))
           .build());
     }
