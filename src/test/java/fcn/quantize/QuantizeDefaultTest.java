@@ -192,6 +192,26 @@ class QuantizeDefaultTest {
     return TestOnnx.run(g, Map.of("x", new TestOnnx.Array(new long[] {x.length}, x))).get("y").data();
   }
 
+  /** The point of the format: ORT's QDQ transformer turns every DQ -> Conv -> Q group into QLinearConv. */
+  @Test
+  void onnxRuntimeFusesEveryConvAndAdd() throws Exception {
+    Path optimized = tmp.resolve("optimized.onnx");
+    fcn.runtime.OrtNatives.prepare();
+    ai.onnxruntime.OrtEnvironment env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+    try (ai.onnxruntime.OrtSession.SessionOptions o = new ai.onnxruntime.OrtSession.SessionOptions()) {
+      o.setOptimizationLevel(ai.onnxruntime.OrtSession.SessionOptions.OptLevel.EXTENDED_OPT);
+      o.setOptimizedModelFilePath(optimized.toString());
+      env.createSession(tmp.resolve("int8.onnx").toString(), o).close();
+    }
+    Map<String, Integer> ops = new java.util.TreeMap<>();
+    for (NodeProto n : ModelProto.parseFrom(Files.readAllBytes(optimized)).getGraph().getNodeList()) {
+      ops.merge(n.getOpType(), 1, Integer::sum);
+    }
+    assertEquals(18, ops.getOrDefault("QLinearConv", 0), ops.toString());
+    assertEquals(2, ops.getOrDefault("QLinearAdd", 0), ops.toString());
+    assertFalse(ops.containsKey("Conv"), ops.toString());
+  }
+
   @Test
   void convTransposeStaysFloat() {
     Map<String, TensorProto> q = initializers(int8);
