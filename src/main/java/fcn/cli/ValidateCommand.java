@@ -51,7 +51,7 @@ import picocli.CommandLine.Spec;
           + "model and one group, not with the number of layers (the full voc-fcn8s at 500x500 runs within -Xmx6g)."
     },
     exitCodeListHeading = "%nExit codes:%n",
-    exitCodeList = {"0:every output matches", "1:an output mismatches", "2:bad usage or input (names, shapes, files)",
+    exitCodeList = {"0:every output matches", "1:an output (with --per-layer: a tensor) mismatches", "2:bad usage or input (names, shapes, files)",
         "70:internal error"})
 public final class ValidateCommand implements Callable<Integer> {
   /** {@link Tolerances#defaults()} in words, for --help (a picocli format string: %% is one %). */
