@@ -103,6 +103,12 @@ public final class ConvertCommand implements Callable<Integer> {
       description = "With --verify: pass when max|err| <= F x max|Caffe output|. Default: ${DEFAULT-VALUE}.")
   double verifyTolerance;
 
+  @Option(names = "--precision", paramLabel = "fp32|fp16", defaultValue = "fp32",
+      description = "fp16: weights and activations in float16, inputs and outputs float32 through Casts "
+          + "(index/shape inputs keep their types; ops without float16 kernels stay float32). For GPUs; "
+          + "int8 is fcn quantize. Default: ${DEFAULT-VALUE}.")
+  String precision;
+
   @Override
   public Integer call() {
     // -o onto an input (or a link to one), a device, FIFO or folder: refused before converting.
@@ -133,9 +139,26 @@ public final class ConvertCommand implements Callable<Integer> {
         outputs == null ? List.of() : outputs, shapes, randomWeights, fullyConv, headOptions, dynamic, inputPad);
     // The default rule of validate, with the scale --verify-tolerance gives.
     Tolerances tol = verify ? Tolerances.defaults().withAtolScale(verifyTolerance) : null;
-    Converter.Result r = Converter.convert(req);
+    boolean fp16 = switch (precision.toLowerCase(Locale.ROOT)) {
+      case "fp32", "float32" -> false;
+      case "fp16", "float16" -> true;
+      default -> throw new FcnException("--precision " + precision + ": expected fp32 or fp16 (int8: fcn quantize)");
+    };
+    if (fp16 && verify) {
+      throw new FcnException("--verify compares float32 with Caffe; convert without --precision fp16 to verify");
+    }
+    fcn.quantize.Fp16Pass.Result[] half = new fcn.quantize.Fp16Pass.Result[1];
+    Converter.Result r = Converter.convert(req, g -> {
+      if (fp16) {
+        half[0] = fcn.quantize.Fp16Pass.apply(g, sources.get(0).toString());
+      }
+    });
     PrintWriter out = spec.commandLine().getOut();
     print(r, out);
+    if (half[0] != null) {
+      out.print(fcn.quantize.Quantizer.report(output, half[0]));
+      out.flush();
+    }
     String batch = r.graph().metadata().get(fcn.frontend.caffe.CaffeImporter.BATCH_STATISTICS_KEY);
     if (batch != null) {
       PrintWriter err = spec.commandLine().getErr();

@@ -3,12 +3,15 @@ package fcn.cli;
 import fcn.core.ExitCode;
 import fcn.core.FcnException;
 import fcn.data.Preprocess;
+import fcn.reference.caffe.AllBlobsRunner;
 import fcn.reference.caffe.CaffeBackend;
 import fcn.runtime.FloatTensor;
 import fcn.runtime.ReferenceRunner;
 import fcn.runtime.TensorSpec;
+import fcn.validate.BlobFixtures;
 import fcn.validate.FixtureGenerator;
 import fcn.validate.ImageInputs;
+import fcn.validate.PerLayer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,6 +71,12 @@ public final class FixturesCommand implements Callable<Integer> {
       description = "With --image: caffe (BGR, 0..255 minus the VGG mean, FCN's nets) or torchvision (RGB, /255, ImageNet mean/std).")
   String preprocess;
 
+  @Option(names = "--all-blobs",
+      description = "Write every blob of the reference run (Caffe: every blob, one at a time from Caffe's memory; ONNX: every "
+          + "float tensor, a group at a time) and DIR/" + BlobFixtures.INDEX + " naming the layers, for "
+          + "'fcn validate MODEL --fixtures DIR --per-layer'.")
+  boolean allBlobs;
+
   @Option(names = "--force", description = "Replace DIR if it exists and is not empty.")
   boolean force;
 
@@ -84,31 +93,53 @@ public final class FixturesCommand implements Callable<Integer> {
       throw new FcnException("--preprocess goes with --image PHOTO");
     }
     boolean caffe = isCaffe(sources);
-    try (ReferenceRunner runner = openReference(sources, inputShapes, runtime, spec.commandLine().getErr())) {
+    PrintWriter err = spec.commandLine().getErr();
+    try (ReferenceRunner runner = allBlobs && caffe ? openAllBlobs(sources, inputShapes)
+        : openReference(sources, inputShapes, runtime, err)) {
       Map<String, long[]> shapes = InputShapes.parse(inputShapes, runner.inputs().stream().map(TensorSpec::name).toList());
-      List<Path> written;
+      List<Map<String, FloatTensor>> inputs = new ArrayList<>();
       String what;
       if (images != null) {
         Preprocess pre = Preprocess.preset(preprocess);
-        List<Map<String, FloatTensor>> inputs = new ArrayList<>();
         for (Path image : images) {
           inputs.add(ImageInputs.forRunner(runner, image, pre, shapes));
         }
-        written = FixtureGenerator.generate(runner, outDir, inputs, force);
         what = "from " + images.size() + " image(s), preprocess " + preprocess.toLowerCase(Locale.ROOT)
             + ", input " + fcn.ir.Shape.format(inputs.get(0).values().iterator().next().shape());
       } else {
         float[] r = range != null ? range(range) : caffe ? new float[] {-128, 128} : new float[] {-1, 1};
         long s = seed == null ? 0 : seed;
         FixtureGenerator.Options opts = new FixtureGenerator.Options(shapes, s, sets == null ? 1 : sets, r[0], r[1], force);
-        written = FixtureGenerator.generate(runner, outDir, opts);
+        inputs = FixtureGenerator.randomSets(runner.inputs(), opts);
         what = "seed " + s;
       }
-      out.printf("wrote %d set(s) to %s (%d input(s), %d output(s), %s) with %s%n",
-          written.size(), outDir, runner.inputs().size(), runner.outputs().size(), what, runner.describe());
+      List<Path> written;
+      String outputs;
+      String by = runner.describe();
+      if (!allBlobs) {
+        written = FixtureGenerator.generate(runner, outDir, inputs, force);
+        outputs = runner.outputs().size() + " output(s)";
+      } else if (runner instanceof AllBlobsRunner all) {
+        written = BlobFixtures.writeCaffe(all, outDir, inputs, force);
+        outputs = "every blob";
+      } else {
+        Path model = sources.get(0);
+        runner.close(); // the groups open their own copies
+        written = PerLayer.writeAllTensors(model, p -> runtime.open(p, err), outDir, inputs, force, PerLayer.DEFAULT_BUDGET);
+        outputs = "every float tensor";
+      }
+      out.printf("wrote %d set(s) to %s (%d input(s), %s, %s) with %s%n",
+          written.size(), outDir, inputs.get(0).size(), outputs, what, by);
     }
     out.flush();
     return ExitCode.OK;
+  }
+
+  private static AllBlobsRunner openAllBlobs(List<Path> sources, List<String> rawShapes) {
+    Path[] caffe = CaffeCheck.pair(sources, "fixtures from a Caffe model");
+    CaffeBackend.require();
+    Map<String, long[]> shapes = InputShapes.parse(rawShapes, CaffeBackend.inputNames(caffe[0]));
+    return CaffeBackend.openAllBlobs(caffe[0], caffe[1], shapes);
   }
 
   /**

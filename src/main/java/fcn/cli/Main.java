@@ -21,7 +21,8 @@ import picocli.CommandLine.ParseResult;
     versionProvider = Main.Version.class,
     description = "Convert, validate and benchmark Fully Convolutional Networks (Caffe/ONNX -> ONNX).",
     subcommands = {ConvertCommand.class, ValidateCommand.class, FixturesCommand.class,
-        BenchCommand.class, ScoreCommand.class, GateCommand.class, DoctorCommand.class},
+        BenchCommand.class, ScoreCommand.class, GateCommand.class, QuantizeCommand.class,
+        DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:ok",

@@ -43,6 +43,15 @@ public final class Converter {
       Graph graph, Map<String, long[]> cropOffsets) {}
 
   public static Result convert(ConvertRequest r) {
+    return convert(r, g -> { });
+  }
+
+  /**
+   * As {@link #convert(ConvertRequest)}, with {@code beforeWrite} run on the finished graph just
+   * before it is written (e.g. a precision rewrite from a later package, which this one cannot
+   * depend on).
+   */
+  public static Result convert(ConvertRequest r, java.util.function.Consumer<Graph> beforeWrite) {
     long t0 = System.nanoTime();
     Graph g = load(r);
     Map<String, long[]> crops = Map.of();
@@ -85,6 +94,7 @@ public final class Converter {
     } else if (Boolean.FALSE.equals(r.dynamic())) {
       throw new FcnException("--static needs fixed input sizes: give them with --input-shape");
     }
+    beforeWrite.accept(g);
     OnnxExporter.Written w = OnnxExporter.write(g, r.output(), outputOpset(r, g));
     return summarize(g, w, (System.nanoTime() - t0) / 1e6, crops);
   }

@@ -79,28 +79,7 @@ public final class AgainstReference {
     List<String> notes = new ArrayList<>();
     List<String> outputs = model.outputs().stream().map(TensorSpec::name).toList();
     try (ReferenceRunner caffe = CaffeBackend.open(prototxt, caffemodel, opts.inputShapes(), outputs)) {
-      Map<String, long[]> primary = new LinkedHashMap<>();
-      caffe.inputs().forEach(s -> primary.put(s.name(), s.shape().toArray()));
-      model.checkShapes(primary).ifPresent(p -> {
-        throw new FcnException(model.model() + " cannot run at the Caffe net's input size " + format(primary)
-            + ": " + p + (opts.inputShapes().isEmpty() ? "; give --input-shape" : ""));
-      });
-      List<Map<String, long[]>> sizes = new ArrayList<>();
-      sizes.add(primary);
-      if (opts.oddSize()) {
-        Map<String, long[]> odd = oddSize(primary);
-        if (odd == null) {
-          notes.add("not checked at " + ODD_SIZE[0] + "x" + ODD_SIZE[1] + ": the inputs are not N,C,H,W images");
-        } else if (!sameShapes(odd, primary)) {
-          String why = caffe.checkShapes(odd)
-              .or(() -> model.checkShapes(odd).map(p -> model.model() + ": " + p)).orElse(null);
-          if (why == null) {
-            sizes.add(odd);
-          } else {
-            notes.add("not checked at " + ODD_SIZE[0] + "x" + ODD_SIZE[1] + ": " + why);
-          }
-        }
-      }
+      List<Map<String, long[]>> sizes = sizes(caffe, model, opts, notes);
       Path tmp;
       try {
         tmp = Files.createTempDirectory("fcn-against-caffe-");
@@ -130,8 +109,38 @@ public final class AgainstReference {
     }
   }
 
+  /**
+   * The input sizes to check: Caffe's (or the given) size, and the odd size when both nets take
+   * it (else a note says why not). A model that cannot take Caffe's size is bad input.
+   */
+  static List<Map<String, long[]>> sizes(ReferenceRunner caffe, Session model, Options opts, List<String> notes) {
+    Map<String, long[]> primary = new LinkedHashMap<>();
+    caffe.inputs().forEach(s -> primary.put(s.name(), s.shape().toArray()));
+    model.checkShapes(primary).ifPresent(p -> {
+      throw new FcnException(model.model() + " cannot run at the Caffe net's input size " + format(primary)
+          + ": " + p + (opts.inputShapes().isEmpty() ? "; give --input-shape" : ""));
+    });
+    List<Map<String, long[]>> sizes = new ArrayList<>();
+    sizes.add(primary);
+    if (opts.oddSize()) {
+      Map<String, long[]> odd = oddSize(primary);
+      if (odd == null) {
+        notes.add("not checked at " + ODD_SIZE[0] + "x" + ODD_SIZE[1] + ": the inputs are not N,C,H,W images");
+      } else if (!sameShapes(odd, primary)) {
+        String why = caffe.checkShapes(odd)
+            .or(() -> model.checkShapes(odd).map(p -> model.model() + ": " + p)).orElse(null);
+        if (why == null) {
+          sizes.add(odd);
+        } else {
+          notes.add("not checked at " + ODD_SIZE[0] + "x" + ODD_SIZE[1] + ": " + why);
+        }
+      }
+    }
+    return sizes;
+  }
+
   // FixtureGenerator's own random sets check shapes against the runner's current (Caffe: static) ones.
-  private static List<Map<String, FloatTensor>> randomInputs(Map<String, long[]> shapes, Options opts) {
+  static List<Map<String, FloatTensor>> randomInputs(Map<String, long[]> shapes, Options opts) {
     if (!(opts.low() < opts.high())) {
       throw new FcnException("--range must be LOW,HIGH with LOW < HIGH, got " + opts.low() + "," + opts.high());
     }
@@ -163,12 +172,12 @@ public final class AgainstReference {
   }
 
   /** "500x500" (H x W of the first input), used as the set-name prefix. */
-  private static String label(Map<String, long[]> shapes) {
+  static String label(Map<String, long[]> shapes) {
     long[] s = shapes.values().iterator().next();
     return s.length >= 2 ? s[s.length - 2] + "x" + s[s.length - 1] : Shape.format(s);
   }
 
-  private static String format(Map<String, long[]> shapes) {
+  static String format(Map<String, long[]> shapes) {
     List<String> parts = new ArrayList<>();
     shapes.forEach((k, v) -> parts.add(k + "=" + Shape.format(v)));
     return String.join(" ", parts);

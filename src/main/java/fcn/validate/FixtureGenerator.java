@@ -43,7 +43,12 @@ public final class FixtureGenerator {
 
   /** Generates {@code opts.sets()} sets of random inputs into {@code outDir}; returns the set folders. */
   public static List<Path> generate(ReferenceRunner runner, Path outDir, Options opts) {
-    Map<String, long[]> shapes = resolveShapes(runner.inputs(), opts.inputShapes());
+    return generate(runner, outDir, randomSets(runner.inputs(), opts), opts.replace());
+  }
+
+  /** {@code opts.sets()} sets of seeded random inputs for {@code specs} (shapes resolved as {@link #resolveShapes}). */
+  public static List<Map<String, FloatTensor>> randomSets(List<TensorSpec> specs, Options opts) {
+    Map<String, long[]> shapes = resolveShapes(specs, opts.inputShapes());
     SplittableRandom rng = new SplittableRandom(opts.seed());
     List<Map<String, FloatTensor>> sets = new ArrayList<>();
     for (int s = 0; s < opts.sets(); s++) {
@@ -53,7 +58,7 @@ public final class FixtureGenerator {
       }
       sets.add(inputs);
     }
-    return generate(runner, outDir, sets, opts.replace());
+    return sets;
   }
 
   /**
@@ -65,6 +70,26 @@ public final class FixtureGenerator {
     if (inputSets.isEmpty()) {
       throw new FcnException("no input sets to write to " + outDir);
     }
+    return intoFolder(outDir, replace, tmp -> {
+      for (int s = 0; s < inputSets.size(); s++) {
+        Map<String, FloatTensor> inputs = inputSets.get(s);
+        writeSet(tmp.resolve("test_data_set_" + s), inputs, runner.run(inputs));
+      }
+      return inputSets.size();
+    });
+  }
+
+  /** Fills a fixtures folder under construction; returns how many test_data_set_N/ it wrote. */
+  interface FolderWriter {
+    int write(Path tmp) throws IOException;
+  }
+
+  /**
+   * Builds a fixtures folder beside {@code outDir} with {@code writer}, then renames it into place
+   * (replacing an existing one only when {@code replace}); removed on failure or signal. Returns
+   * the set folders.
+   */
+  static List<Path> intoFolder(Path outDir, boolean replace, FolderWriter writer) {
     Path target = outDir.toAbsolutePath().normalize();
     checkTarget(target, replace);
     Path parent = target.getParent();
@@ -79,13 +104,10 @@ public final class FixtureGenerator {
     }
     boolean done = false;
     try {
+      int sets = writer.write(tmp);
       List<Path> setDirs = new ArrayList<>();
-      for (int s = 0; s < inputSets.size(); s++) {
-        Map<String, FloatTensor> inputs = inputSets.get(s);
-        Map<String, FloatTensor> outputs = runner.run(inputs);
-        String name = "test_data_set_" + s;
-        writeSet(tmp.resolve(name), inputs, outputs);
-        setDirs.add(target.resolve(name));
+      for (int s = 0; s < sets; s++) {
+        setDirs.add(target.resolve("test_data_set_" + s));
       }
       if (Files.exists(target)) {
         deleteTree(target);

@@ -266,8 +266,8 @@ class GateCommandTest {
   void ciGateFailsWhenTheBaselineIsEmptied() throws Exception {
     Path root = Path.of("").toAbsolutePath();
     List<String> gates = Files.readAllLines(root.resolve(".ci/run")).stream()
-        .filter(l -> l.strip().startsWith("./fcn gate ")).toList();
-    assertEquals(1, gates.size(), "expected one ./fcn gate line in .ci/run: " + gates);
+        .filter(l -> l.strip().startsWith("./fcn gate target/ci-default.csv ")).toList();
+    assertEquals(1, gates.size(), "expected one ./fcn gate line for the fp32 default in .ci/run: " + gates);
     Path baseline = root.resolve("reports/baseline.csv");
     Path current = dir.resolve("ci-default.csv");
     Files.copy(baseline, current); // a run that reproduces the baseline exactly

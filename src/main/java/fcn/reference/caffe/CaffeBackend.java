@@ -49,6 +49,15 @@ public final class CaffeBackend {
     return CaffeRunner.open(prototxt, caffemodel, inputShapes, CaffeNet.DEFAULT_SEED, outputs);
   }
 
+  /**
+   * {@link #open} for per-layer comparison: real Caffe that keeps every blob of a forward pass
+   * (see {@link AllBlobsRunner}); its outputs are the net's.
+   */
+  public static AllBlobsRunner openAllBlobs(Path prototxt, Path caffemodel, Map<String, long[]> inputShapes) {
+    require();
+    return CaffeRunner.open(prototxt, caffemodel, inputShapes, CaffeNet.DEFAULT_SEED, List.of());
+  }
+
   /** The input blobs of {@code prototxt}'s inference net (labels excluded); needs no Caffe. */
   public static List<String> inputNames(Path prototxt) {
     return DeployNets.inputNames(Prototxt.read(prototxt));

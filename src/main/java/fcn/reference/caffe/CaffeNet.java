@@ -111,6 +111,11 @@ public final class CaffeNet implements AutoCloseable {
     return impl().forward(inputs);
   }
 
+  /** {@link #forward} without copying any blob: every blob keeps this pass's values in Caffe. */
+  public void forwardOnly(Map<String, float[]> inputs) {
+    impl().forwardOnly(inputs);
+  }
+
   /** A copy of a blob's current values (after a forward: that pass's activations). */
   public Blob blob(String name) {
     return impl().blob(name);

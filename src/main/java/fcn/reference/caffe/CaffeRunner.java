@@ -26,7 +26,7 @@ import java.util.Optional;
  * {@link FcnException}, not an abort. Outputs are the net's unconsumed blobs, or any
  * blobs the caller names. Owns its {@link CaffeNet}; close() is idempotent.
  */
-public final class CaffeRunner implements ReferenceRunner {
+public final class CaffeRunner implements AllBlobsRunner {
   private final CaffeNet net;
   private final NetParameter deploy;
   private final boolean reshapeable;
@@ -150,6 +150,62 @@ public final class CaffeRunner implements ReferenceRunner {
 
   @Override
   public Map<String, FloatTensor> run(Map<String, FloatTensor> inputs) {
+    forward(inputs);
+    Map<String, FloatTensor> out = new LinkedHashMap<>();
+    for (String name : outputNames) {
+      out.put(name, blob(name));
+    }
+    return out;
+  }
+
+  @Override
+  public FloatTensor blob(String name) {
+    Blob b = net.blob(name);
+    return new FloatTensor(b.data(), b.shape());
+  }
+
+  @Override
+  public List<BlobInfo> blobInfo() {
+    // Layer tops from the net definition; blobs Caffe adds on its own are its Split copies.
+    Map<String, List<String>> layers = new LinkedHashMap<>();
+    Map<String, List<String>> types = new LinkedHashMap<>();
+    if (deploy.getLayersCount() > 0) {
+      for (var l : deploy.getLayersList()) {
+        for (String top : l.getTopList()) {
+          layers.computeIfAbsent(top, k -> new ArrayList<>()).add(l.getName());
+          types.computeIfAbsent(top, k -> new ArrayList<>()).add(l.getType().name());
+        }
+      }
+    } else {
+      for (var l : deploy.getLayerList()) {
+        for (String top : l.getTopList()) {
+          layers.computeIfAbsent(top, k -> new ArrayList<>()).add(l.getName());
+          types.computeIfAbsent(top, k -> new ArrayList<>()).add(l.getType());
+        }
+      }
+    }
+    List<String> inputs = net.inputNames();
+    List<BlobInfo> out = new ArrayList<>();
+    for (String name : net.blobNames()) {
+      boolean input = inputs.contains(name) || "Input".equals(first(types.get(name)));
+      String splitOf = null;
+      if (!layers.containsKey(name) && !input) {
+        // Caffe's InsertSplits names its copies "<blob>_<layer>_<i>_split_<k>".
+        splitOf = layers.keySet().stream().filter(b -> name.startsWith(b + "_"))
+            .max(java.util.Comparator.comparingInt(String::length)).orElse(name);
+      }
+      out.add(new BlobInfo(name, input ? List.of() : layers.getOrDefault(name, List.of()),
+          input ? List.of() : types.getOrDefault(name, List.of("Split")), splitOf, input));
+    }
+    return out;
+  }
+
+  private static String first(List<String> l) {
+    return l == null || l.isEmpty() ? null : l.get(0);
+  }
+
+  @Override
+  public void forward(Map<String, FloatTensor> inputs) {
     Map<String, long[]> current = net.inputShapes();
     Map<String, long[]> shapes = new LinkedHashMap<>();
     Map<String, float[]> data = new LinkedHashMap<>();
@@ -169,13 +225,7 @@ public final class CaffeRunner implements ReferenceRunner {
     if (!reshape.isEmpty()) {
       net.reshape(reshape);
     }
-    Map<String, Blob> forward = net.forward(data);
-    Map<String, FloatTensor> out = new LinkedHashMap<>();
-    for (String name : outputNames) {
-      Blob b = forward.containsKey(name) ? forward.get(name) : net.blob(name);
-      out.put(name, new FloatTensor(b.data(), b.shape()));
-    }
-    return out;
+    net.forwardOnly(data);
   }
 
   private static String format(Map<String, long[]> shapes) {

@@ -328,6 +328,15 @@ final class NativeNet implements AutoCloseable {
   }
 
   Map<String, Blob> forward(Map<String, float[]> inputs) {
+    forwardOnly(inputs);
+    Map<String, Blob> out = new LinkedHashMap<>();
+    for (String name : outputNames()) {
+      out.put(name, copy(name, net().blob_by_name(name)));
+    }
+    return out;
+  }
+
+  void forwardOnly(Map<String, float[]> inputs) {
     List<String> names = inputNames();
     for (String k : inputs.keySet()) {
       if (!names.contains(k)) {
@@ -336,11 +345,6 @@ final class NativeNet implements AutoCloseable {
     }
     feed(inputs);
     net().Forward();
-    Map<String, Blob> out = new LinkedHashMap<>();
-    for (String name : outputNames()) {
-      out.put(name, copy(name, net().blob_by_name(name)));
-    }
-    return out;
   }
 
   /** Copies each input (every one must be given, at its current shape) into the net. */
