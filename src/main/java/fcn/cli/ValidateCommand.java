@@ -206,13 +206,7 @@ public final class ValidateCommand implements Callable<Integer> {
   /** {@code --against REF.onnx} without --per-layer: REF's outputs on random inputs are the fixtures. */
   private int againstOnnx(Tolerances tol, FixtureGenerator.Options opts, Function<Path, Session> open, PrintWriter out,
       PrintWriter err) {
-    Path tmp;
-    try {
-      tmp = java.nio.file.Files.createTempDirectory("fcn-against-onnx-");
-      fcn.core.TempFiles.register(tmp);
-    } catch (java.io.IOException e) {
-      throw new FcnException("cannot create a temporary folder for the fixtures: " + e.getMessage(), e);
-    }
+    Path tmp = fcn.core.TempFiles.createScratchDirectory("fcn-against-onnx-");
     try {
       Path dir = tmp.resolve("fixtures");
       String reference;

@@ -47,13 +47,9 @@ public final class AtomicFile implements AutoCloseable {
         t = dir.resolve("." + this.target.getFileName() + "."
             + Long.toUnsignedString(java.util.concurrent.ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         try {
-          o = Files.newOutputStream(t, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-          try {
-            TempFiles.register(t);
-          } catch (FcnException e) {
-            o.close();
-            throw e;
-          }
+          Path created = t;
+          o = TempFiles.createRegistered(t,
+              () -> Files.newOutputStream(created, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
           break;
         } catch (FileAlreadyExistsException e) {
           // Another writer's temp file: pick another name.

@@ -25,8 +25,34 @@ public final class TempFiles {
   private static final Set<Path> LIVE = ConcurrentHashMap.newKeySet();
   private static volatile boolean hooked;
   private static volatile boolean shuttingDown;
+  // Held while a temp path is created and registered, and by the shutdown hook while it cleans:
+  // a signal that lands mid-creation then either finds the path registered or stops its creation.
+  private static final Object LOCK = new Object();
 
   private TempFiles() {}
+
+  /** Creates something at a temp path ({@code Files.newOutputStream(p, CREATE_NEW)}, say). */
+  @FunctionalInterface
+  public interface Creator<T> {
+    T create() throws IOException;
+  }
+
+  /**
+   * Creates {@code p} with {@code creator} and registers it, as one step with respect to the
+   * shutdown hook: a signal arriving at any moment leaves no unregistered file behind. The
+   * creator's exceptions (e.g. FileAlreadyExistsException) pass through, nothing registered.
+   */
+  public static <T> T createRegistered(Path p, Creator<T> creator) throws IOException {
+    hook();
+    synchronized (LOCK) {
+      if (shuttingDown) {
+        throw new FcnException("fcn is shutting down; not writing " + p);
+      }
+      T made = creator.create();
+      LIVE.add(p.toAbsolutePath());
+      return made;
+    }
+  }
 
   /**
    * Registers {@code p} (a file or a folder, deleted with its contents) for deletion at exit.
@@ -70,8 +96,7 @@ public final class TempFiles {
         Path d = parent.resolve("." + prefix
             + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
         try {
-          Files.createDirectory(d);
-          register(d);
+          createRegistered(d, () -> Files.createDirectory(d));
           return d;
         } catch (java.nio.file.FileAlreadyExistsException e) {
           // Someone else's: pick another name.
@@ -79,6 +104,32 @@ public final class TempFiles {
       }
     } catch (IOException e) {
       throw new FcnException("cannot create a folder in " + parent + ": " + FileChecks.reason(e), e);
+    }
+  }
+
+  /**
+   * Creates a new private (0700 where POSIX) scratch folder {@code $TMPDIR/PREFIX<rand>},
+   * registered as it is made, like {@link Files#createTempDirectory} but with no moment at which
+   * a signal could leave it behind.
+   */
+  public static Path createScratchDirectory(String prefix) {
+    Path parent = Path.of(System.getProperty("java.io.tmpdir"));
+    boolean posix = parent.getFileSystem().supportedFileAttributeViews().contains("posix");
+    try {
+      while (true) {
+        Path d = parent.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36));
+        try {
+          createRegistered(d, () -> posix
+              ? Files.createDirectory(d, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                  java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")))
+              : Files.createDirectory(d));
+          return d;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+          // Someone else's: pick another name.
+        }
+      }
+    } catch (IOException e) {
+      throw new FcnException("cannot create a temp folder in " + parent + ": " + FileChecks.reason(e), e);
     }
   }
 
@@ -98,7 +149,9 @@ public final class TempFiles {
       if (!hooked) {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
           shuttingDown = true;
-          cleanup();
+          synchronized (LOCK) {
+            cleanup();
+          }
         }, "fcn-temp-cleanup"));
         hooked = true;
       }

@@ -80,13 +80,7 @@ public final class AgainstReference {
     List<String> outputs = model.outputs().stream().map(TensorSpec::name).toList();
     try (ReferenceRunner caffe = CaffeBackend.open(prototxt, caffemodel, opts.inputShapes(), outputs)) {
       List<Map<String, long[]>> sizes = sizes(caffe, model, opts, notes);
-      Path tmp;
-      try {
-        tmp = Files.createTempDirectory("fcn-against-caffe-");
-        fcn.core.TempFiles.register(tmp); // removed on SIGTERM/Ctrl-C too
-      } catch (IOException e) {
-        throw new FcnException("cannot create a temporary folder for the Caffe fixtures: " + e.getMessage(), e);
-      }
+      Path tmp = fcn.core.TempFiles.createScratchDirectory("fcn-against-caffe-"); // removed on SIGTERM/Ctrl-C too
       try {
         List<ValidationReport.SetResult> results = new ArrayList<>();
         Validator validator = new Validator(model, tolerances);

@@ -157,13 +157,7 @@ public final class PerLayer {
   }
 
   private static Path tempDir(String prefix) {
-    try {
-      Path tmp = Files.createTempDirectory(prefix);
-      fcn.core.TempFiles.register(tmp); // removed on SIGTERM/Ctrl-C too
-      return tmp;
-    } catch (IOException e) {
-      throw new FcnException("cannot create a temporary folder: " + e.getMessage(), e);
-    }
+    return fcn.core.TempFiles.createScratchDirectory(prefix); // removed on SIGTERM/Ctrl-C too
   }
 
   static PerLayerReport compare(TappedModel m, List<BlobFixtures.BlobSet> sets, Map<String, BlobFixtures.BlobMeta> meta,
@@ -363,13 +357,7 @@ public final class PerLayer {
 
   /** Writes each group's pruned copy to a temporary folder, opens it, runs {@code action}, removes it. */
   static void forEachGroup(TappedModel m, List<List<String>> groups, Function<Path, Session> open, GroupAction action) {
-    Path tmp;
-    try {
-      tmp = Files.createTempDirectory("fcn-per-layer-");
-      fcn.core.TempFiles.register(tmp);
-    } catch (IOException e) {
-      throw new FcnException("cannot create a temporary folder for the model copies: " + e.getMessage(), e);
-    }
+    Path tmp = tempDir("fcn-per-layer-");
     try {
       for (int g = 0; g < groups.size(); g++) {
         Path copy = tmp.resolve("group-" + g + ".onnx");
