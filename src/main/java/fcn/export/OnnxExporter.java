@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.UnsafeByteOperations;
 import fcn.core.AtomicFile;
+import fcn.core.ChunkedStreams;
 import fcn.core.FcnException;
 import fcn.ir.AttrType;
 import fcn.ir.Constant;
@@ -130,9 +131,10 @@ public final class OnnxExporter {
             ? new AtomicFile(out.resolveSibling(out.getFileName() + ".data")) : null;
         AtomicFile modelFile = new AtomicFile(out)) {
       ExternalSink sink = dataFile == null ? null
-          : new ExternalSink(dataFile.stream(), out.getFileName() + ".data");
+          : new ExternalSink(ChunkedStreams.output(dataFile.stream()), out.getFileName() + ".data");
       ModelProto model = ex.model(sink);
-      CodedOutputStream cos = CodedOutputStream.newInstance(modelFile.stream(), 1 << 16);
+      // Weights go down in 1 MiB slices: one 411 MB write would cost as much native memory.
+      CodedOutputStream cos = CodedOutputStream.newInstance(ChunkedStreams.output(modelFile.stream()), 1 << 16);
       model.writeTo(cos);
       cos.flush();
       total = model.getSerializedSize();
