@@ -4,6 +4,7 @@ import fcn.core.FcnException;
 import fcn.runtime.Device;
 import fcn.runtime.OptLevel;
 import fcn.runtime.Session;
+import fcn.runtime.SessionCache;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine.ITypeConverter;
@@ -31,6 +32,15 @@ public final class RuntimeOptions {
       converter = OptLevelConverter.class,
       description = "ONNX Runtime graph optimization level. Default: ${DEFAULT-VALUE}.")
   OptLevel optLevel = OptLevel.ALL;
+
+  // A setter, not a field: Bench opens its session itself, so the switch is process-wide;
+  // picocli calls it on every parse (with the default too), so one run's flag ends with it.
+  @Option(names = "--no-session-cache", defaultValue = "false",
+      description = "Do not use or write the cache of ONNX Runtime's optimised graphs for models of "
+          + "16 MiB and more ($XDG_CACHE_HOME/fcn/sessions; also FCN_SESSION_CACHE=off).")
+  void noSessionCache(boolean off) {
+    SessionCache.setEnabled(!off);
+  }
 
   public Device device() {
     return device;

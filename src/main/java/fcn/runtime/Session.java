@@ -73,6 +73,7 @@ public final class Session implements ReferenceRunner {
   private final List<TensorSpec> outputs;
   private final Map<String, TensorSpec> inputByName;
   private final Map<String, ByteBuffer> staging = new HashMap<>();
+  private SessionCache.Status cacheStatus = SessionCache.Status.OFF;
   private boolean closed;
 
   private Session(Path model, OrtEnvironment env, OrtSession ort, Device requested, String provider,
@@ -107,6 +108,14 @@ public final class Session implements ReferenceRunner {
    *     stride...), or when {@code device} is CUDA and the CUDA execution provider cannot be loaded
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel) {
+    return open(model, device, threads, optLevel, SessionCache.standard());
+  }
+
+  /**
+   * As {@link #open(Path, Device, int, OptLevel)}, with CPU sessions created through
+   * {@code cache} (null: none); {@link #cacheStatus()} tells what it did.
+   */
+  public static Session open(Path model, Device device, int threads, OptLevel optLevel, SessionCache cache) {
     if (!Files.exists(model)) {
       throw new FcnException("model file " + model + " not found (expected an .onnx file)");
     }
@@ -123,16 +132,16 @@ public final class Session implements ReferenceRunner {
     boolean cudaInBuild = cudaInBuild();
     switch (device) {
       case CPU:
-        return cpu(model, env, device, threads, optLevel, null);
+        return cpu(model, env, device, threads, optLevel, null, cache);
       case CUDA:
         if (!cudaInBuild) {
           throw new FcnException("--device cuda: " + CPU_BUILD);
         }
         try {
-          return create(model, env, device, true, threads, optLevel, null);
+          return create(model, env, device, true, threads, optLevel, null, null);
         } catch (CudaFailure f) {
           // A CUDA session can also fail for a bad model: loading it on the CPU tells which.
-          cpu(model, env, Device.CPU, threads, optLevel, null).close();
+          cpu(model, env, Device.CPU, threads, optLevel, null, cache).close();
           throw new FcnException("--device cuda: " + f.getMessage(), f.getCause());
         }
       case AUTO:
@@ -140,13 +149,13 @@ public final class Session implements ReferenceRunner {
         if (!cudaInBuild) {
           return cpu(model, env, device, threads, optLevel,
               "--device auto: no CUDA in this build (CPU ONNX Runtime; -Pgpu builds with CUDA); "
-                  + "running on CPU (--device cpu silences this)");
+                  + "running on CPU (--device cpu silences this)", cache);
         }
         try {
-          return create(model, env, device, true, threads, optLevel, null);
+          return create(model, env, device, true, threads, optLevel, null, null);
         } catch (CudaFailure f) {
           return cpu(model, env, device, threads, optLevel,
-              "--device auto: " + f.getMessage() + "; running on CPU");
+              "--device auto: " + f.getMessage() + "; running on CPU", cache);
         }
     }
   }
@@ -185,18 +194,19 @@ public final class Session implements ReferenceRunner {
   }
 
   private static Session cpu(Path model, OrtEnvironment env, Device requested, int threads,
-      OptLevel optLevel, String warning) {
+      OptLevel optLevel, String warning, SessionCache cache) {
     try {
-      return create(model, env, requested, false, threads, optLevel, warning);
+      return create(model, env, requested, false, threads, optLevel, warning, cache);
     } catch (CudaFailure f) {
       throw new AssertionError("CUDA failure without CUDA", f);
     }
   }
 
   private static Session create(Path model, OrtEnvironment env, Device requested, boolean cuda,
-      int threads, OptLevel optLevel, String warning) throws CudaFailure {
+      int threads, OptLevel optLevel, String warning, SessionCache cache) throws CudaFailure {
     long t0 = System.nanoTime();
     OrtSession ort;
+    SessionCache.Status cached = SessionCache.Status.OFF;
     try (SessionOptions so = new SessionOptions()) {
       so.setOptimizationLevel(optLevel.ort());
       so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
@@ -210,6 +220,10 @@ public final class Session implements ReferenceRunner {
         } catch (OrtException | RuntimeException | LinkageError e) {
           throw new CudaFailure(describeCudaFailure(e.getMessage()), e);
         }
+      } else if (cache != null) {
+        SessionCache.Opened o = cache.open(env, model, so, optLevel, threads, CPU_PROVIDER);
+        ort = o.session();
+        cached = o.status();
       } else {
         ort = env.createSession(model.toString(), so);
       }
@@ -218,7 +232,9 @@ public final class Session implements ReferenceRunner {
     }
     long loadNanos = System.nanoTime() - t0;
     try {
-      return new Session(model, env, ort, requested, cuda ? CUDA_PROVIDER : CPU_PROVIDER, warning, loadNanos);
+      Session s = new Session(model, env, ort, requested, cuda ? CUDA_PROVIDER : CPU_PROVIDER, warning, loadNanos);
+      s.cacheStatus = cached;
+      return s;
     } catch (OrtException e) {
       closeQuietly(ort);
       throw new FcnException("cannot read the inputs/outputs of ONNX model " + model + ": "
@@ -323,6 +339,11 @@ public final class Session implements ReferenceRunner {
   /** The fallback warning (one line) when AUTO ended up on the CPU. */
   public Optional<String> warning() {
     return Optional.ofNullable(warning);
+  }
+
+  /** What the session cache did: hit, stored, ..., or off (none, or a CUDA session). */
+  public SessionCache.Status cacheStatus() {
+    return cacheStatus;
   }
 
   /** Wall time of session creation (parse, optimize, provider setup), in milliseconds. */
