@@ -17,7 +17,8 @@ import java.util.Map;
  * One measurement of tools/bench-load.sh per JVM, printed as key=value lines (seconds):
  *
  *   BenchLoad caffe DEPLOY.prototxt WEIGHTS.caffemodel  Caffe's native init, then its load of the caffemodel
- *   BenchLoad ort MODEL.onnx                            plain ORT Java: OrtEnvironment + createSession, ORT's defaults
+ *   BenchLoad ort MODEL.onnx [NO_OPT|BASIC_OPT|...]     plain ORT Java: OrtEnvironment + createSession, ORT's defaults
+ *                                                       (or only createSession at that optimisation level)
  *   BenchLoad fcn MODEL.onnx CACHE_DIR|off              fcn's Session.open (gate + session, through the cache or not),
  *                                                       then the first run at 1x3x224x224
  *   BenchLoad start-ort | start-fcn                     JVM start to a ready OrtEnvironment: ORT extracting its
@@ -42,8 +43,16 @@ public class BenchLoad {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         System.out.printf("ort_env_s=%.3f%n", secs(t));
         t = System.nanoTime();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions();
-            OrtSession s = env.createSession(a[1], so)) {
+        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
+          if (a.length > 2) { // e.g. NO_OPT: what parsing and copying the weights cost alone
+            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.valueOf(a[2]));
+            t = System.nanoTime();
+            env.createSession(a[1], so).close();
+            System.out.printf("ort_create_%s_s=%.3f%n", a[2].toLowerCase(java.util.Locale.ROOT), secs(t));
+            return;
+          }
+          t = System.nanoTime();
+          OrtSession s = env.createSession(a[1], so);
           System.out.printf("ort_create_s=%.3f%n", secs(t));
           firstRun(() -> {
             float[] x = input();
@@ -52,6 +61,7 @@ public class BenchLoad {
               return r.size();
             }
           }, "ort");
+          s.close();
         }
       }
       case "fcn" -> {

@@ -47,6 +47,7 @@ for r in $(seq 1 "$reps"); do
   awk '{for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "convert_peak_rss_mb") $i = kv[1] "=" sprintf("%.0f", kv[2] / 1024) } print}' \
     "$tmp/time" | tee /dev/stderr | record
   run_java -Xmx3g -cp "$cp" BenchLoad ort "$onnx" | tee /dev/stderr | record
+  run_java -Xmx3g -cp "$cp" BenchLoad ort "$onnx" NO_OPT | tee /dev/stderr | record
   run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" off | tee /dev/stderr | sed 's/^fcn_/nocache_/; s/ fcn_/ nocache_/g' | record
   rm -rf "$tmp/cache"
   run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" "$tmp/cache" | tee /dev/stderr | sed 's/^fcn_/store_/; s/ fcn_/ store_/g' | record
@@ -67,7 +68,7 @@ median() { # median of key $1 over the rounds
 status() { awk -v k="$1" '$1 == k {print $2}' "$tmp/all" | sort -u | paste -sd/; }
 
 cols=(caffe_init_s caffe_load_s convert_wall_s convert_peak_rss_mb convert_user_s convert_sys_s
-  ort_env_s ort_create_s ort_first_run_s nocache_open_s nocache_first_run_s store_open_s hit_open_s
+  ort_env_s ort_create_s ort_create_no_opt_s ort_first_run_s nocache_open_s nocache_first_run_s store_open_s hit_open_s
   hit_first_run_s start_ort_s start_fcn_s start_ort_wall_s start_fcn_wall_s fcn_version_wall_s)
 store_status="$(status cache)"
 ort_version="$(./fcn --version | sed -n 's/^ONNX Runtime \([^ ]*\).*/\1/p')"
@@ -96,6 +97,7 @@ printf '  %-46s %8s s\n' "Caffe load of the caffemodel (the anchor)" "$caffe"
 printf '  %-46s %8s s  %s of Caffe, peak RSS %s MB\n' "fcn convert (wall, whole JVM)" "${med[convert_wall_s]}" \
   "$(ratio "${med[convert_wall_s]}" "$caffe")" "${med[convert_peak_rss_mb]}"
 printf '  %-46s %8s s  %s\n' "plain ORT Java createSession" "${med[ort_create_s]}" "$(ratio "${med[ort_create_s]}" "$caffe")"
+printf '  %-46s %8s s  %s\n' "plain ORT Java createSession, no optimisation" "${med[ort_create_no_opt_s]}" "$(ratio "${med[ort_create_no_opt_s]}" "$caffe")"
 printf '  %-46s %8s s  %s\n' "fcn session, cache off" "${med[nocache_open_s]}" "$(ratio "${med[nocache_open_s]}" "$caffe")"
 printf '  %-46s %8s s  %s\n' "fcn session, first open (stores the cache)" "${med[store_open_s]}" "$(ratio "${med[store_open_s]}" "$caffe")"
 printf '  %-46s %8s s  %s\n' "fcn session, from the cache" "${med[hit_open_s]}" "$(ratio "${med[hit_open_s]}" "$caffe")"
