@@ -346,7 +346,10 @@ public final class Session implements ReferenceRunner {
     return cacheStatus;
   }
 
-  /** Wall time of session creation (parse, optimize, provider setup), in milliseconds. */
+  /**
+   * Wall time of session creation (parse, optimize, provider setup; with the session cache,
+   * its checks, and on a store the writing), in milliseconds.
+   */
   public double loadMillis() {
     return loadNanos / 1e6;
   }
