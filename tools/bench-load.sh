@@ -40,18 +40,18 @@ run_java() { java "${java_opts[@]}" "$@"; }
 for r in $(seq 1 "$reps"); do
   echo "== round $r of $reps"
   run_java -Xmx8g -Djavacpp.platform=linux-x86_64 -cp "$cp:$(cat target/caffe.classpath)" \
-    BenchLoad caffe "$proto" "$caffemodel" | tee /dev/stderr | record
+    BenchLoad caffe "$proto" "$caffemodel" | tee -a /dev/stderr | record
   FCN_JAVA_OPTS="-Xmx3g" /usr/bin/time -o "$tmp/time" -f "convert_wall_s=%e convert_peak_rss_mb=%M convert_user_s=%U convert_sys_s=%S" \
     ./fcn convert "$proto" "$caffemodel" -o "$onnx" >/dev/null
   # %M is in KiB
   awk '{for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "convert_peak_rss_mb") $i = kv[1] "=" sprintf("%.0f", kv[2] / 1024) } print}' \
-    "$tmp/time" | tee /dev/stderr | record
-  run_java -Xmx3g -cp "$cp" BenchLoad ort "$onnx" | tee /dev/stderr | record
-  run_java -Xmx3g -cp "$cp" BenchLoad ort "$onnx" NO_OPT | tee /dev/stderr | record
-  run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" off | tee /dev/stderr | sed 's/^fcn_/nocache_/; s/ fcn_/ nocache_/g' | record
+    "$tmp/time" | tee -a /dev/stderr | record
+  run_java -Xmx3g -cp "$cp" BenchLoad ort "$onnx" | tee -a /dev/stderr | record
+  run_java -Xmx3g -cp "$cp" BenchLoad ort "$onnx" NO_OPT | tee -a /dev/stderr | record
+  run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" off | tee -a /dev/stderr | sed 's/^fcn_/nocache_/; s/ fcn_/ nocache_/g' | record
   rm -rf "$tmp/cache"
-  run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" "$tmp/cache" | tee /dev/stderr | sed 's/^fcn_/store_/; s/ fcn_/ store_/g' | record
-  run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" "$tmp/cache" | tee /dev/stderr | sed 's/^fcn_/hit_/; s/ fcn_/ hit_/g' | record
+  run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" "$tmp/cache" | tee -a /dev/stderr | sed 's/^fcn_/store_/; s/ fcn_/ store_/g' | record
+  run_java -Xmx3g -cp "$cp" BenchLoad fcn "$onnx" "$tmp/cache" | tee -a /dev/stderr | sed 's/^fcn_/hit_/; s/ fcn_/ hit_/g' | record
   # Start-up: ORT extracting its natives into a new /tmp folder, vs fcn's cache folder.
   /usr/bin/time -o "$tmp/time" -f "start_ort_wall_s=%e" java "${java_opts[@]}" -cp "$cp" BenchLoad start-ort | record
   record <"$tmp/time"
