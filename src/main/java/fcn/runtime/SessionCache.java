@@ -47,7 +47,8 @@ import java.util.zip.CRC32C;
  * {@link ModelGate} before ORT sees them. Anything that does not match, or that ORT cannot load,
  * is rebuilt from the source; a cache that cannot be read or written is never an error, only
  * slower. Entries are written to a temp folder and renamed into place, so concurrent fcn
- * processes see a whole entry or none.
+ * processes see a whole entry or none. Storing an entry removes those whose source files no
+ * longer exist.
  *
  * <p>Models below {@link #MIN_BYTES} are not cached (ORT loads them in milliseconds). The
  * standard cache lives under {@code $XDG_CACHE_HOME/fcn/sessions} (default
@@ -238,10 +239,49 @@ public final class SessionCache {
       }
       writeManifest(tmp, m);
       replace(tmp, entry);
+      prune(entry);
       return new Opened(session, Status.STORED);
     } catch (IOException | RuntimeException e) {
       TempFiles.delete(tmp);
       return new Opened(session, Status.NOT_STORED);
+    }
+  }
+
+  /**
+   * Removes entries whose source files are gone (a model deleted or moved: its entry can never
+   * hit again) and temp folders that a killed fcn left more than an hour ago. Best effort.
+   */
+  private void prune(Path keep) {
+    long hourAgo = System.currentTimeMillis() - 3_600_000L;
+    try (var dirs = Files.newDirectoryStream(root)) {
+      for (Path d : dirs) {
+        if (d.equals(keep) || !Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        String name = d.getFileName().toString();
+        if (name.startsWith(".")) {
+          if ((name.endsWith(".tmp") || name.endsWith(".old"))
+              && Files.getLastModifiedTime(d).toMillis() < hourAgo) {
+            TempFiles.delete(d);
+          }
+          continue;
+        }
+        Properties m = new Properties();
+        try (InputStream in = Files.newInputStream(d.resolve(MANIFEST))) {
+          m.load(in);
+        } catch (IOException e) {
+          continue; // being written, or not ours: lookup rebuilds it when its key comes up
+        }
+        String paths = m.getProperty("source.paths", "");
+        for (String p : paths.split("\n")) {
+          if (!p.isEmpty() && !Files.exists(Path.of(p))) {
+            TempFiles.delete(d);
+            break;
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Pruning is housekeeping; the entry just stored is what matters.
     }
   }
 

@@ -220,6 +220,20 @@ class SessionCacheTest {
   }
 
   @Test
+  void storingRemovesEntriesOfModelsThatAreGone() throws IOException {
+    Path gone = TinyModels.write(TinyModels.convRelu(8, 8, 16), tmp.resolve("gone.onnx"));
+    assertEquals(SessionCache.Status.STORED, run(gone, 1, OptLevel.ALL, cache()).status());
+    Path kept = TinyModels.write(TinyModels.convRelu(9, 8, 16), tmp.resolve("kept.onnx"));
+    assertEquals(SessionCache.Status.STORED, run(kept, 1, OptLevel.ALL, cache()).status());
+    assertEquals(2, entries().size());
+    Files.delete(gone);
+    Path third = TinyModels.write(TinyModels.convRelu(10, 8, 16), tmp.resolve("third.onnx"));
+    assertEquals(SessionCache.Status.STORED, run(third, 1, OptLevel.ALL, cache()).status());
+    assertEquals(2, entries().size(), "gone.onnx's entry is removed, kept.onnx's stays");
+    assertEquals(SessionCache.Status.HIT, run(kept, 1, OptLevel.ALL, cache()).status());
+  }
+
+  @Test
   void smallModelsBypassTheCache() throws IOException {
     Path m = model(1);
     Run r = run(m, 1, OptLevel.ALL, new SessionCache(tmp.resolve("cache"), Files.size(m) + 1));
