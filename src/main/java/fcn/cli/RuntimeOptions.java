@@ -5,6 +5,7 @@ import fcn.runtime.CudaLibraries;
 import fcn.runtime.Device;
 import fcn.runtime.OptLevel;
 import fcn.runtime.Session;
+import fcn.runtime.SessionCache;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -43,6 +44,15 @@ public final class RuntimeOptions {
 
   /** The environment variable that stands in for --cuda-libs. */
   public static final String CUDA_LIBS_ENV = "FCN_CUDA_LIBS";
+
+  // A setter, not a field: Bench opens its session itself, so the switch is process-wide;
+  // picocli calls it on every parse (with the default too), so one run's flag ends with it.
+  @Option(names = "--no-session-cache", defaultValue = "false",
+      description = "Do not use or write the cache of ONNX Runtime's optimised graphs for models of "
+          + "16 MiB and more ($XDG_CACHE_HOME/fcn/sessions; also FCN_SESSION_CACHE=off).")
+  void noSessionCache(boolean off) {
+    SessionCache.setEnabled(!off);
+  }
 
   public Device device() {
     return device;

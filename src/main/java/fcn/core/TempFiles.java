@@ -79,6 +79,17 @@ public final class TempFiles {
     unregister(p);
   }
 
+  /** Whether {@code p} is, or lies inside, a registered temp file or folder. */
+  public static boolean isTemporary(Path p) {
+    Path a = p.toAbsolutePath().normalize();
+    for (Path t : LIVE) {
+      if (a.startsWith(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The registered paths, for tests. */
   static List<Path> live() {
     return new ArrayList<>(LIVE);

@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.UnsafeByteOperations;
 import fcn.core.AtomicFile;
+import fcn.core.ChunkedStreams;
 import fcn.core.FcnException;
 import fcn.ir.AttrType;
 import fcn.ir.Constant;
@@ -28,6 +29,7 @@ import fcn.proto.OnnxProto.TypeProto;
 import fcn.proto.OnnxProto.ValueInfoProto;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -122,7 +124,7 @@ public final class OnnxExporter {
     OnnxExporter ex = new OnnxExporter(g, opset);
     long weightBytes = 0;
     for (Constant c : g.constants()) {
-      weightBytes += c.data().rawBytes().length;
+      weightBytes += c.data().byteSize();
     }
     Path data = null;
     long total = 0;
@@ -130,9 +132,10 @@ public final class OnnxExporter {
             ? new AtomicFile(out.resolveSibling(out.getFileName() + ".data")) : null;
         AtomicFile modelFile = new AtomicFile(out)) {
       ExternalSink sink = dataFile == null ? null
-          : new ExternalSink(dataFile.stream(), out.getFileName() + ".data");
+          : new ExternalSink(ChunkedStreams.output(dataFile.stream()), out.getFileName() + ".data");
       ModelProto model = ex.model(sink);
-      CodedOutputStream cos = CodedOutputStream.newInstance(modelFile.stream(), 1 << 16);
+      // Weights go down in 1 MiB slices: one 411 MB write would cost as much native memory.
+      CodedOutputStream cos = CodedOutputStream.newInstance(ChunkedStreams.output(modelFile.stream()), 1 << 16);
       model.writeTo(cos);
       cos.flush();
       total = model.getSerializedSize();
@@ -148,6 +151,11 @@ public final class OnnxExporter {
     return new Written(out, data, total);
   }
 
+  /** A tensor's bytes as a ByteString without a copy (an array passes to the stream whole). */
+  private static ByteString wrap(Tensor t) {
+    return t.inArray() ? UnsafeByteOperations.unsafeWrap(t.rawBytes()) : UnsafeByteOperations.unsafeWrap(t.bytes());
+  }
+
   /** Streams large tensors into the external data file and records where each one went. */
   private static final class ExternalSink {
     final OutputStream out;
@@ -159,18 +167,29 @@ public final class OnnxExporter {
       this.location = location;
     }
 
-    TensorProto.Builder place(TensorProto.Builder t, byte[] raw) throws IOException {
+    TensorProto.Builder place(TensorProto.Builder t, Tensor data) throws IOException {
       // 4 KiB alignment lets runtimes mmap tensors, as onnx's own writer does.
       long aligned = (offset + 4095) / 4096 * 4096;
       for (long i = offset; i < aligned; i++) {
         out.write(0);
       }
-      out.write(raw);
+      ByteBuffer raw = data.bytes();
+      long length = raw.remaining();
+      if (raw.hasArray()) {
+        out.write(raw.array(), raw.arrayOffset() + raw.position(), raw.remaining());
+      } else {
+        byte[] chunk = new byte[(int) Math.min(raw.remaining(), ChunkedStreams.CHUNK)];
+        while (raw.hasRemaining()) {
+          int n = Math.min(chunk.length, raw.remaining());
+          raw.get(chunk, 0, n);
+          out.write(chunk, 0, n);
+        }
+      }
       t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
           .addExternalData(entry("location", location))
           .addExternalData(entry("offset", Long.toString(aligned)))
-          .addExternalData(entry("length", Long.toString(raw.length)));
-      offset = aligned + raw.length;
+          .addExternalData(entry("length", Long.toString(length)));
+      offset = aligned + length;
       return t;
     }
   }
@@ -206,11 +225,12 @@ public final class OnnxExporter {
           continue;
         }
         TensorProto.Builder t = tensorHeader(c.name(), c.data());
-        byte[] raw = c.data().rawBytes();
-        if (sink != null && raw.length >= EXTERNAL_MIN_TENSOR_BYTES) {
-          sink.place(t, raw);
+        if (sink != null && c.data().byteSize() >= EXTERNAL_MIN_TENSOR_BYTES) {
+          sink.place(t, c.data());
         } else {
-          t.setRawData(UnsafeByteOperations.unsafeWrap(raw));
+          // Wrapped, not copied: a buffer-held weight (a mapped caffemodel) is copied only
+          // when the message is written, 64 KiB at a time.
+          t.setRawData(wrap(c.data()));
         }
         gp.addInitializer(t);
       }
@@ -444,7 +464,7 @@ public final class OnnxExporter {
       case TENSOR -> {
         Tensor t = (Tensor) v;
         a.setType(AttributeProto.AttributeType.TENSOR)
-            .setT(tensorHeader("", t).setRawData(UnsafeByteOperations.unsafeWrap(t.rawBytes())));
+            .setT(tensorHeader("", t).setRawData(wrap(t)));
       }
     }
     return a.build();

@@ -11,22 +11,42 @@ import java.util.Arrays;
  * ONNX raw_data. Keeping raw bytes (not boxed lists) lets a 540 MB caffemodel pass through
  * with one copy. The byte array is owned by the tensor and must not be changed after
  * construction; accessors return views or copies.
+ *
+ * <p>A tensor can also hold its bytes in a buffer ({@link #of(DataType, long[], ByteBuffer)}),
+ * e.g. a slice of a memory-mapped caffemodel, so that weights nobody rewrites go from the input
+ * file to the output file without a heap copy; {@link #rawBytes()} copies such a buffer into a
+ * byte array on first use (once). Thread-safe for readers.
  */
 public final class Tensor {
   private final DataType type;
   private final long[] dims;
-  private final byte[] raw;
+  private volatile byte[] raw;
+  private final ByteBuffer buffer; // null when the bytes were given as an array
 
   public Tensor(DataType type, long[] dims, byte[] raw) {
+    this(type, dims, raw, null, raw.length);
+  }
+
+  private Tensor(DataType type, long[] dims, byte[] raw, ByteBuffer buffer, long bytes) {
     this.type = type;
     this.dims = dims.clone();
     this.raw = raw;
+    this.buffer = buffer;
     long n = numel(dims);
-    if (type.size() > 0 && n * type.size() != raw.length) {
+    if (type.size() > 0 && n * type.size() != bytes) {
       throw new IllegalArgumentException(
           "tensor of " + type + " " + Shape.format(dims) + " needs " + n * type.size()
-              + " bytes, got " + raw.length);
+              + " bytes, got " + bytes);
     }
+  }
+
+  /**
+   * A tensor over {@code bytes}' remaining bytes (little-endian elements), which the tensor
+   * keeps and never writes; the caller must not change them either.
+   */
+  public static Tensor of(DataType type, long[] dims, ByteBuffer bytes) {
+    ByteBuffer b = bytes.slice().asReadOnlyBuffer();
+    return new Tensor(type, dims, null, b, b.remaining());
   }
 
   public static Tensor ofFloats(long[] dims, float[] values) {
@@ -72,12 +92,41 @@ public final class Tensor {
 
   /** The raw little-endian bytes; callers must not modify them. */
   public byte[] rawBytes() {
-    return raw;
+    byte[] r = raw;
+    if (r == null) {
+      synchronized (this) {
+        r = raw;
+        if (r == null) {
+          r = new byte[buffer.remaining()];
+          buffer.duplicate().get(r);
+          raw = r;
+        }
+      }
+    }
+    return r;
+  }
+
+  /** True when the bytes are (already) in an array: {@link #rawBytes()} costs no copy. */
+  public boolean inArray() {
+    return raw != null;
+  }
+
+  /** The number of bytes, without copying a buffer-held tensor into an array. */
+  public long byteSize() {
+    byte[] r = raw;
+    return r != null ? r.length : buffer.remaining();
+  }
+
+  /** A read-only little-endian view of the bytes (no copy), position 0. */
+  public ByteBuffer bytes() {
+    byte[] r = raw;
+    ByteBuffer b = r != null ? ByteBuffer.wrap(r).asReadOnlyBuffer() : buffer.duplicate();
+    return b.order(ByteOrder.LITTLE_ENDIAN);
   }
 
   public FloatBuffer floatView() {
     requireType(DataType.FLOAT);
-    return ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    return bytes().asFloatBuffer();
   }
 
   public float[] floats() {
@@ -89,7 +138,7 @@ public final class Tensor {
 
   public long[] longs() {
     if (type == DataType.INT32) {
-      var v = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+      var v = bytes().asIntBuffer();
       long[] out = new long[v.remaining()];
       for (int i = 0; i < out.length; i++) {
         out[i] = v.get(i);
@@ -97,7 +146,7 @@ public final class Tensor {
       return out;
     }
     requireType(DataType.INT64);
-    LongBuffer v = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+    LongBuffer v = bytes().asLongBuffer();
     long[] out = new long[v.remaining()];
     v.get(out);
     return out;
@@ -109,7 +158,8 @@ public final class Tensor {
       throw new IllegalArgumentException(
           "cannot reshape " + Shape.format(dims) + " to " + Shape.format(newDims));
     }
-    return new Tensor(type, newDims, raw);
+    byte[] r = raw;
+    return r != null ? new Tensor(type, newDims, r) : new Tensor(type, newDims, null, buffer, buffer.remaining());
   }
 
   private void requireType(DataType t) {

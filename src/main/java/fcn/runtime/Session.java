@@ -75,6 +75,7 @@ public final class Session implements ReferenceRunner {
   private final Map<String, ByteBuffer> staging = new HashMap<>();
   private final boolean profiling;
   private ProviderReport providerReport;
+  private SessionCache.Status cacheStatus = SessionCache.Status.OFF;
   private boolean closed;
 
   private Session(Path model, OrtEnvironment env, OrtSession ort, Device requested, String provider,
@@ -110,7 +111,7 @@ public final class Session implements ReferenceRunner {
    *     stride...), or when {@code device} is CUDA and the CUDA execution provider cannot be loaded
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel) {
-    return open(model, device, threads, optLevel, false);
+    return open(model, device, threads, optLevel, false, SessionCache.standard());
   }
 
   /**
@@ -118,6 +119,20 @@ public final class Session implements ReferenceRunner {
    * {@link #providerReport()} (which ends it), so that report tells where each node ran.
    */
   public static Session open(Path model, Device device, int threads, OptLevel optLevel, boolean profile) {
+    return open(model, device, threads, optLevel, profile, SessionCache.standard());
+  }
+
+  /**
+   * As {@link #open(Path, Device, int, OptLevel)}, with CPU sessions created through
+   * {@code cache} (null: none); {@link #cacheStatus()} tells what it did.
+   */
+  public static Session open(Path model, Device device, int threads, OptLevel optLevel, SessionCache cache) {
+    return open(model, device, threads, optLevel, false, cache);
+  }
+
+  /** The general form: {@code profile} as in the 5-argument profile overload, {@code cache} as in the other. */
+  public static Session open(Path model, Device device, int threads, OptLevel optLevel, boolean profile,
+      SessionCache cache) {
     if (!Files.exists(model)) {
       throw new FcnException("model file " + model + " not found (expected an .onnx file)");
     }
@@ -134,16 +149,16 @@ public final class Session implements ReferenceRunner {
     boolean cudaInBuild = cudaInBuild();
     switch (device) {
       case CPU:
-        return cpu(model, env, device, threads, optLevel, profile, null);
+        return cpu(model, env, device, threads, optLevel, profile, null, cache);
       case CUDA:
         if (!cudaInBuild) {
           throw new FcnException("--device cuda: " + CPU_BUILD);
         }
         try {
-          return create(model, env, device, true, threads, optLevel, profile, null);
+          return create(model, env, device, true, threads, optLevel, profile, null, null);
         } catch (CudaFailure f) {
           // A CUDA session can also fail for a bad model: loading it on the CPU tells which.
-          cpu(model, env, Device.CPU, threads, optLevel, false, null).close();
+          cpu(model, env, Device.CPU, threads, optLevel, false, null, cache).close();
           throw new FcnException("--device cuda: " + f.getMessage(), f.getCause());
         }
       case AUTO:
@@ -151,13 +166,13 @@ public final class Session implements ReferenceRunner {
         if (!cudaInBuild) {
           return cpu(model, env, device, threads, optLevel, profile,
               "--device auto: no CUDA in this build (CPU ONNX Runtime; -Pgpu builds with CUDA); "
-                  + "running on CPU (--device cpu silences this)");
+                  + "running on CPU (--device cpu silences this)", cache);
         }
         try {
-          return create(model, env, device, true, threads, optLevel, profile, null);
+          return create(model, env, device, true, threads, optLevel, profile, null, null);
         } catch (CudaFailure f) {
           return cpu(model, env, device, threads, optLevel, profile,
-              "--device auto: " + f.getMessage() + "; running on CPU");
+              "--device auto: " + f.getMessage() + "; running on CPU", cache);
         }
     }
   }
@@ -196,16 +211,16 @@ public final class Session implements ReferenceRunner {
   }
 
   private static Session cpu(Path model, OrtEnvironment env, Device requested, int threads,
-      OptLevel optLevel, boolean profile, String warning) {
+      OptLevel optLevel, boolean profile, String warning, SessionCache cache) {
     try {
-      return create(model, env, requested, false, threads, optLevel, profile, warning);
+      return create(model, env, requested, false, threads, optLevel, profile, warning, cache);
     } catch (CudaFailure f) {
       throw new AssertionError("CUDA failure without CUDA", f);
     }
   }
 
   private static Session create(Path model, OrtEnvironment env, Device requested, boolean cuda,
-      int threads, OptLevel optLevel, boolean profile, String warning) throws CudaFailure {
+      int threads, OptLevel optLevel, boolean profile, String warning, SessionCache cache) throws CudaFailure {
     if (cuda) {
       // Name every missing library before ORT is asked: its own error names none of them.
       List<String> missing = CudaLibraries.missing();
@@ -215,6 +230,7 @@ public final class Session implements ReferenceRunner {
     }
     long t0 = System.nanoTime();
     OrtSession ort;
+    SessionCache.Status cached = SessionCache.Status.OFF;
     try (SessionOptions so = new SessionOptions()) {
       so.setOptimizationLevel(optLevel.ort());
       so.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
@@ -231,6 +247,10 @@ public final class Session implements ReferenceRunner {
         } catch (OrtException | RuntimeException | LinkageError e) {
           throw new CudaFailure(describeCudaFailure(e.getMessage()), e);
         }
+      } else if (cache != null) {
+        SessionCache.Opened o = cache.open(env, model, so, optLevel, threads, CPU_PROVIDER);
+        ort = o.session();
+        cached = o.status();
       } else {
         ort = env.createSession(model.toString(), so);
       }
@@ -239,8 +259,10 @@ public final class Session implements ReferenceRunner {
     }
     long loadNanos = System.nanoTime() - t0;
     try {
-      return new Session(model, env, ort, requested, cuda ? CUDA_PROVIDER : CPU_PROVIDER, warning, loadNanos,
+      Session s = new Session(model, env, ort, requested, cuda ? CUDA_PROVIDER : CPU_PROVIDER, warning, loadNanos,
           profile);
+      s.cacheStatus = cached;
+      return s;
     } catch (OrtException e) {
       closeQuietly(ort);
       throw new FcnException("cannot read the inputs/outputs of ONNX model " + model + ": "
@@ -373,7 +395,15 @@ public final class Session implements ReferenceRunner {
     return Optional.ofNullable(warning);
   }
 
-  /** Wall time of session creation (parse, optimize, provider setup), in milliseconds. */
+  /** What the session cache did: hit, stored, ..., or off (none, or a CUDA session). */
+  public SessionCache.Status cacheStatus() {
+    return cacheStatus;
+  }
+
+  /**
+   * Wall time of session creation (parse, optimize, provider setup; with the session cache,
+   * its checks, and on a store the writing), in milliseconds.
+   */
   public double loadMillis() {
     return loadNanos / 1e6;
   }

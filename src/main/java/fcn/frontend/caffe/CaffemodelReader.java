@@ -4,6 +4,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
+import fcn.core.ChunkedStreams;
 import fcn.core.FcnException;
 import fcn.ir.DataType;
 import fcn.ir.Tensor;
@@ -13,9 +14,13 @@ import fcn.proto.CaffeProto.V1LayerParameter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,10 +28,12 @@ import java.util.Map;
 
 /**
  * Reads a binary .caffemodel (a serialized caffe.NetParameter) without building its message
- * tree: layers are decoded one at a time, and each BlobProto's packed float data is read
- * straight into the byte[] that becomes the {@link Tensor} (protobuf fixed32 floats are
- * little-endian, the ONNX raw_data layout), so a 540 MB model costs about 540 MB of heap.
- * The returned net holds every layer's definition with its blobs removed.
+ * tree: layers are decoded one at a time from a read-only memory mapping of the file, and each
+ * BlobProto's packed float data becomes a {@link Tensor} over its slice of the mapping
+ * (protobuf fixed32 floats are little-endian, the ONNX raw_data layout): no heap copy, so a
+ * 540 MB model costs next to no heap, and weights that no pass rewrites go from the page cache
+ * to the output file. Where the file cannot be mapped it is streamed and each blob read into
+ * its own byte[] instead. The returned net holds every layer's definition with its blobs removed.
  */
 final class CaffemodelReader {
 
@@ -45,6 +52,7 @@ final class CaffemodelReader {
   private final Path file;
   private final long fileSize;
   private CodedInputStream in;
+  private ByteBuffer mapped; // the whole file, when mapped; blobs are slices of it
 
   private CaffemodelReader(Path file, long fileSize) {
     this.file = file;
@@ -63,8 +71,21 @@ final class CaffemodelReader {
     if (size == 0) {
       throw new FcnException(file + ": caffemodel is empty");
     }
-    try (InputStream stream = Files.newInputStream(file)) {
-      CaffemodelReader r = new CaffemodelReader(file, size);
+    CaffemodelReader r = new CaffemodelReader(file, size);
+    r.mapped = map(file, size);
+    if (r.mapped != null) {
+      try {
+        r.in = CodedInputStream.newInstance(r.mapped);
+        return r.readNet();
+      } catch (InvalidProtocolBufferException e) {
+        throw new FcnException(file + ": not a valid caffemodel (truncated or corrupt): "
+            + oneLine(e.getMessage()));
+      } catch (IOException e) {
+        throw new FcnException(file + ": cannot read caffemodel: " + oneLine(e.getMessage()));
+      }
+    }
+    // Blobs are read in 1 MiB calls: fc6's 411 MB in one call would cost as much native memory.
+    try (InputStream stream = ChunkedStreams.input(Files.newInputStream(file))) {
       r.in = CodedInputStream.newInstance(stream, 1 << 16);
       r.in.setSizeLimit(Integer.MAX_VALUE);
       return r.readNet();
@@ -73,6 +94,19 @@ final class CaffemodelReader {
           + oneLine(e.getMessage()));
     } catch (IOException e) {
       throw new FcnException(file + ": cannot read caffemodel: " + oneLine(e.getMessage()));
+    }
+  }
+
+  /** The file mapped read-only, or null when it cannot be (over 2 GB, not a mappable file). */
+  private static ByteBuffer map(Path file, long size) {
+    if (size > Integer.MAX_VALUE) {
+      return null;
+    }
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      // The mapping outlives the channel; the slices keep it alive as long as a tensor needs it.
+      return ch.map(FileChannel.MapMode.READ_ONLY, 0, size).order(ByteOrder.LITTLE_ENDIAN);
+    } catch (IOException | UnsupportedOperationException e) {
+      return null;
     }
   }
 
@@ -163,7 +197,7 @@ final class CaffemodelReader {
     boolean hasLegacy = false;
     ByteArrayOutputStream chunks = null; // only for the rare multi-chunk or unpacked encodings
     ByteArrayOutputStream doubles = null;
-    byte[] data = null;
+    ByteBuffer data = null;
     while (true) {
       long at = in.getTotalBytesRead();
       int tag = in.readTag();
@@ -194,25 +228,31 @@ final class CaffemodelReader {
           in.popLimit(old);
         }
         case 5 -> { // data
-          byte[] part;
+          ByteBuffer part;
           if (wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
             int len = readLength(at);
             if (len % 4 != 0) {
               throw corrupt("packed float data of " + len + " bytes", at);
             }
-            part = in.readRawBytes(len);
+            if (mapped != null) {
+              int from = in.getTotalBytesRead();
+              in.skipRawBytes(len);
+              part = mapped.slice(from, len);
+            } else {
+              part = ByteBuffer.wrap(in.readRawBytes(len));
+            }
           } else {
             requireWire(wire, WireFormat.WIRETYPE_FIXED32, field, at);
-            part = in.readRawBytes(4);
+            part = ByteBuffer.wrap(in.readRawBytes(4));
           }
           if (data == null && chunks == null) {
             data = part;
           } else {
             if (chunks == null) {
               chunks = new ByteArrayOutputStream();
-              chunks.write(data);
+              write(chunks, data);
             }
-            chunks.write(part);
+            write(chunks, part);
           }
         }
         case 8 -> { // double_data: Caffe prefers it over data when present
@@ -240,12 +280,12 @@ final class CaffemodelReader {
       }
     }
     if (doubles != null) {
-      data = doubles.toByteArray();
+      data = ByteBuffer.wrap(doubles.toByteArray());
     } else if (chunks != null) {
-      data = chunks.toByteArray();
+      data = ByteBuffer.wrap(chunks.toByteArray());
     }
     if (data == null) {
-      data = new byte[0];
+      data = ByteBuffer.allocate(0);
     }
     long[] dims;
     if (hasLegacy) {
@@ -262,11 +302,23 @@ final class CaffemodelReader {
       }
       n *= d;
     }
-    if (n * 4 != data.length) {
+    if (n * 4 != data.remaining()) {
       throw corrupt(String.format("blob of shape %s holds %d floats", fcn.ir.Shape.format(dims),
-          data.length / 4), blobAt);
+          data.remaining() / 4), blobAt);
     }
-    return new WeightBlob(dims, hasLegacy, new Tensor(DataType.FLOAT, dims, data));
+    Tensor t = data.hasArray() ? new Tensor(DataType.FLOAT, dims, data.array())
+        : Tensor.of(DataType.FLOAT, dims, data);
+    return new WeightBlob(dims, hasLegacy, t);
+  }
+
+  private static void write(ByteArrayOutputStream out, ByteBuffer b) {
+    ByteBuffer d = b.duplicate();
+    byte[] chunk = new byte[Math.min(d.remaining(), 1 << 16)];
+    while (d.hasRemaining()) {
+      int k = Math.min(chunk.length, d.remaining());
+      d.get(chunk, 0, k);
+      out.write(chunk, 0, k);
+    }
   }
 
   private static void writeFloat(ByteArrayOutputStream out, float f) {

@@ -97,6 +97,25 @@ public final class ModelGate {
     checkInterface(scan.inputs, scan.outputs, scan.initializers, label);
   }
 
+  // Filled by checkExternal during externalFiles(); null otherwise (check() collects nothing).
+  private static final ThreadLocal<Set<Path>> EXTERNAL = new ThreadLocal<>();
+
+  /**
+   * {@link #check}s {@code model} and returns the external data files it reads (real paths,
+   * each once; empty when its weights are inline), e.g. for a cache that must notice when one of
+   * them changes.
+   */
+  public static Set<Path> externalFiles(Path model) {
+    Set<Path> files = new java.util.TreeSet<>();
+    EXTERNAL.set(files);
+    try {
+      check(model);
+    } finally {
+      EXTERNAL.remove();
+    }
+    return files;
+  }
+
   /**
    * The checks every reader of an .onnx file makes before parsing it: it exists, is not a
    * folder, and fits in one protobuf message (larger weights belong in external data).
@@ -295,6 +314,10 @@ public final class ModelGate {
       throw fail(label, "%s is stored externally but has no location", what);
     }
     Path data = externalFile(model, location, what, label);
+    Set<Path> seen = EXTERNAL.get();
+    if (seen != null) {
+      seen.add(data);
+    }
     long offset = number(kv.getOrDefault("offset", "0"), "offset", what, label);
     long fileSize;
     try {
