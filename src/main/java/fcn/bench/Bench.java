@@ -321,12 +321,13 @@ public final class Bench {
    * SHA-256 is filled only when a report was written). {@code precision} is fp32, fp16 or int8
    * as {@link Precision#detect} reads the graph; {@code epNodes} (optional, null when not
    * measured) is how many nodes each execution provider ran, e.g.
-   * {@code CPUExecutionProvider=87/87 100.0%}.
+   * {@code CPUExecutionProvider=87/87 100.0%}; {@code opTime} (optional) the same profile's
+   * kernel time by op type ({@link ProviderReport#opTimeLine}).
    */
   public record Result(Path model, String modelName, String provider, Device requested,
       String ortVersion, int threads, String inputShape, double loadMs, double firstRunMs,
       int warmup, Timing.Stats stats, long batch, Flops.Count flops, Long totalFlops,
-      DatasetResult dataset, List<String> warnings, String precision, String epNodes, BenchRecord record) {
+      DatasetResult dataset, List<String> warnings, String precision, String epNodes, String opTime, BenchRecord record) {
 
     /** GFLOP per image, or null when not counted. */
     public Double gflopsPerImage() {
@@ -349,7 +350,7 @@ public final class Bench {
     /** The same result with other warnings and report row. */
     Result with(List<String> w, BenchRecord r) {
       return new Result(model, modelName, provider, requested, ortVersion, threads, inputShape, loadMs, firstRunMs,
-          warmup, stats, batch, flops, totalFlops, dataset, w, precision, epNodes, r);
+          warmup, stats, batch, flops, totalFlops, dataset, w, precision, epNodes, opTime, r);
     }
   }
 
@@ -461,6 +462,12 @@ public final class Bench {
    */
   static String placement(Options o, Session session) {
     return placement(o, session.providerReport(), session.provider());
+  }
+
+  /** The first run's kernel time by op type, from the same profile as {@link #placement}. */
+  static String opTime(Session session) {
+    String line = session.providerReport().opTimeLine(5);
+    return line.isEmpty() ? null : line;
   }
 
   static String placement(Options o, ProviderReport pr, String provider) {

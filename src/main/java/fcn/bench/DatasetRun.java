@@ -54,11 +54,13 @@ final class DatasetRun {
         int classes;
         double firstMs;
         String epNodes;
+        String opTime;
         try (Session.Prepared p = feed.decodeNow(0).input()) {
           long t0 = System.nanoTime();
           Map<String, FloatTensor> out = p.runAndFetch();
           firstMs = (System.nanoTime() - t0) / 1e6;
           epNodes = Bench.placement(o, session);
+          opTime = Bench.opTime(session);
           classes = Scoring.classCount(Scoring.output(out, outputName, o.model), outputName, o.model);
           FixedShapeRun.warmup(o, p, err);
         }
@@ -110,7 +112,7 @@ final class DatasetRun {
             threads);
         return new Bench.Result(o.model, o.name(precision), session.provider(), o.device, Session.ortVersion(), o.threads,
             "dataset", session.loadMillis(), firstMs, o.warmup, stats, 1, total.last(), total.flops(), dr, null,
-            precision, epNodes, null);
+            precision, epNodes, opTime, null);
       } finally {
         // Before the feed closes its inputs: no worker may still be preparing one.
         pool.close();

@@ -19,12 +19,14 @@ final class FixedShapeRun {
     Map<String, FloatTensor> feeds = FixedInputs.random(shapes);
     double firstMs;
     String epNodes;
+    String opTime;
     long[] times;
     try (Session.Prepared p = session.prepare(feeds)) {
       long t0 = System.nanoTime();
       p.run();
       firstMs = (System.nanoTime() - t0) / 1e6;
       epNodes = Bench.placement(o, session);
+      opTime = Bench.opTime(session);
       warmup(o, p, err);
       times = timedLoop(o, p, err);
       if (o.predictions != null) {
@@ -37,7 +39,7 @@ final class FixedShapeRun {
     Long total = count == null ? null : Math.multiplyExact(count.flops(), (long) times.length);
     return new Bench.Result(o.model, o.name(precision), session.provider(), o.device, Session.ortVersion(), o.threads,
         FixedInputs.describe(shapes), session.loadMillis(), firstMs, o.warmup, stats, FixedInputs.batch(shapes),
-        count, total, null, null, precision, epNodes, null);
+        count, total, null, null, precision, epNodes, opTime, null);
   }
 
   /**

@@ -20,6 +20,9 @@ final class Summary {
       // Evidence from ORT's profile of the first run, not the provider that was asked for.
       line(sb, "nodes ran on", r.epNodes().replace(";", ", "));
     }
+    if (r.opTime() != null) {
+      line(sb, "kernel time", r.opTime() + " (first run, by op as ORT ran it)");
+    }
     if (r.dataset() == null) {
       line(sb, "input", r.inputShape());
     }

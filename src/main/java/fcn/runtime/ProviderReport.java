@@ -32,10 +32,13 @@ public final class ProviderReport {
 
   private final Map<String, Share> shares;
   private final Map<String, List<String>> computeByProvider;
+  private final Map<String, Long> opMicros;
   private final long totalMicros;
   private final int totalNodes;
 
-  private ProviderReport(Map<String, Share> shares, Map<String, List<String>> computeByProvider) {
+  private ProviderReport(Map<String, Share> shares, Map<String, List<String>> computeByProvider,
+      Map<String, Long> opMicros) {
+    this.opMicros = Collections.unmodifiableMap(opMicros);
     this.shares = Collections.unmodifiableMap(shares);
     this.computeByProvider = Collections.unmodifiableMap(computeByProvider);
     this.totalMicros = shares.values().stream().mapToLong(Share::micros).sum();
@@ -67,6 +70,7 @@ public final class ProviderReport {
     Map<String, Set<String>> nodes = new LinkedHashMap<>();
     Map<String, Set<String>> compute = new LinkedHashMap<>();
     Map<String, Long> micros = new LinkedHashMap<>();
+    Map<String, Long> opMicros = new LinkedHashMap<>();
     for (Object ev : events) {
       if (!(ev instanceof Map<?, ?> e) || !"Node".equals(e.get("cat"))) {
         continue;
@@ -84,6 +88,7 @@ public final class ProviderReport {
       }
       if (name.endsWith("_kernel_time") && e.get("dur") instanceof Double d) {
         micros.merge(provider, d.longValue(), Long::sum);
+        opMicros.merge(op.isEmpty() ? "?" : op, d.longValue(), Long::sum);
       }
     }
     List<Share> list = new ArrayList<>();
@@ -96,7 +101,40 @@ public final class ProviderReport {
     list.forEach(s -> shares.put(s.provider(), s));
     Map<String, List<String>> byProvider = new LinkedHashMap<>();
     compute.forEach((p, c) -> byProvider.put(p, List.copyOf(c)));
-    return new ProviderReport(shares, byProvider);
+    return new ProviderReport(shares, byProvider, opMicros);
+  }
+
+  /** Summed kernel time per op type as ORT ran it (QLinearConv, FusedConv, ...), in microseconds. */
+  public Map<String, Long> opMicros() {
+    return opMicros;
+  }
+
+  /**
+   * The op types that took the most kernel time, with their shares, e.g. {@code "QLinearConv
+   * 58.3%, ConvTranspose 36.0%, others 5.7%"}: where a model's time goes, and so what stayed float
+   * in a quantized one. At most {@code top} named; empty when nothing was timed.
+   */
+  public String opTimeLine(int top) {
+    long total = opMicros.values().stream().mapToLong(Long::longValue).sum();
+    if (total == 0) {
+      return "";
+    }
+    List<Map.Entry<String, Long>> ops = new ArrayList<>(opMicros.entrySet());
+    ops.sort((a, b) -> !a.getValue().equals(b.getValue()) ? Long.compare(b.getValue(), a.getValue())
+        : a.getKey().compareTo(b.getKey()));
+    List<String> parts = new ArrayList<>();
+    long rest = 0;
+    for (int i = 0; i < ops.size(); i++) {
+      if (i < top) {
+        parts.add(String.format(Locale.ROOT, "%s %.1f%%", ops.get(i).getKey(), 100.0 * ops.get(i).getValue() / total));
+      } else {
+        rest += ops.get(i).getValue();
+      }
+    }
+    if (rest > 0) {
+      parts.add(String.format(Locale.ROOT, "others %.1f%%", 100.0 * rest / total));
+    }
+    return String.join(", ", parts);
   }
 
   /** Each provider's share, the most kernel time first. */

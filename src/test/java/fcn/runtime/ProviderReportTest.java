@@ -164,6 +164,16 @@ class ProviderReportTest {
   }
 
   @Test
+  void kernelTimeByOpTypeSumsEveryRunAndNamesTheTopOnes() {
+    ProviderReport r = ProviderReport.parse(cudaProfileWithCpuConv());
+    // Two runs of: Conv 300 + 500, MaxPool 100, Shape 10, ConvTranspose 90 (fences carry no time).
+    assertEquals(java.util.Map.of("Conv", 1600L, "MaxPool", 200L, "Shape", 20L, "ConvTranspose", 180L), r.opMicros());
+    assertEquals("Conv 80.0%, MaxPool 10.0%, ConvTranspose 9.0%, Shape 1.0%", r.opTimeLine(5));
+    assertEquals("Conv 80.0%, MaxPool 10.0%, others 10.0%", r.opTimeLine(2));
+    assertEquals("", ProviderReport.parse("[]").opTimeLine(3));
+  }
+
+  @Test
   void onlyShapeOpsOnTheCpuPassStrictCuda() {
     String json = "[" + event("conv", "Conv", "CUDAExecutionProvider", 0, 50) + ","
         + event("shape", "Shape", "CPUExecutionProvider", 1, 5) + ","
