@@ -3,7 +3,7 @@
 # (tools/bench-voc-fcn8s.sh converts it from a seeded random caffemodel) with calibration on
 # ../shared/data/voc-sample at 500x500, then times, in one run, real Caffe's load and forward,
 # the fp32 model and the int8 model at 1x3x500x500 on the CPU, appending the two ORT rows to
-# reports/voc-fcn8s-int8-cpu.csv. Random weights: the speed is the real net's, the accuracy is not.
+# reports/voc-fcn8s-int8-cpu.csv, and prints the side-by-side table and each model's kernel time by op. Random weights: the speed is the real net's, the accuracy is not.
 # Run it under the shared lock: flock /work/heavy.lock tools/bench-quantize-voc-fcn8s.sh [RUNS]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,8 +26,8 @@ FCN_JAVA_OPTS="-Xmx10g" /usr/bin/time -f "quantize_wall_s=%e peak_rss_kb=%M" \
   ./fcn quantize "$src/voc-fcn8s.onnx" --calibrate "$voc" --split "$split" --resize 500x500 \
   -o "$out/voc-fcn8s-int8.onnx"
 
-for m in "$src/voc-fcn8s.onnx" "$out/voc-fcn8s-int8.onnx"; do
-  echo "== fcn bench $m, CPU, 1x3x500x500"
-  FCN_JAVA_OPTS="-Xmx6g" ./fcn bench "$m" --device cpu --input-shape 1,3,500,500 --warmup 1 \
-    --iterations "$runs" --report reports/voc-fcn8s-int8-cpu.csv
-done
+echo "== fcn bench, fp32 and int8 side by side on the same input, CPU, 1x3x500x500"
+# The session cache is off so that both load times are ORT's own work on the file (a cached
+# session opens in a fraction of a second: tools/bench-load.sh measures that).
+FCN_JAVA_OPTS="-Xmx6g" ./fcn bench "$src/voc-fcn8s.onnx" "$out/voc-fcn8s-int8.onnx" --no-session-cache \
+  --device cpu --input-shape 1,3,500,500 --warmup 1 --iterations "$runs" --report reports/voc-fcn8s-int8-cpu.csv

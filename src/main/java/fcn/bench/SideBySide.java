@@ -198,6 +198,15 @@ public final class SideBySide {
     }
     sb.append("agreement: share of pixels where the model predicts the same class as ").append(first.modelName())
         .append("; mean IU and pixel accuracy in %, d points = mean IU change in percentage points\n");
+    // Where each model's time goes (ORT's profile of its first run): what stayed float in a
+    // quantized model and what share of the time it takes.
+    for (Entry e : es) {
+      Bench.Result b = e.result();
+      if (b.opTime() != null) {
+        sb.append("kernel time, ").append(b.modelName()).append(' ').append(b.precision()).append(": ")
+            .append(b.opTime()).append('\n');
+      }
+    }
     return sb.toString();
   }
 

@@ -103,6 +103,9 @@ class SideBySideCommandTest {
     assertEquals("1.00x", first[4]);
     assertEquals(String.format(Locale.ROOT, "%.2f", 100 * rows.get(1).meanIu()), second[5]);
     assertEquals("+0.00", second[6], "the same model: no mean-IU change");
+    // Each model's kernel time by op, from ORT's profile of its first run: the model is Conv-only.
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("kernel time, a fp32: ") && l.contains("%")), r.out());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("kernel time, b fp32: ") && l.contains("%")), r.out());
     assertEquals(String.format(Locale.ROOT, "%.2f", 100 * rows.get(1).pixelAcc()), second[7]);
     assertEquals("100.00%", second[8], "the same model agrees on every pixel");
   }
