@@ -87,34 +87,7 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Label value left out of scoring, 0 to 255 (VOC default 255; e.g. 11 for CamVid).")
   Integer ignoreLabel;
 
-  @Option(names = "--preprocess", paramLabel = "caffe|torchvision", defaultValue = "caffe",
-      description = "Preprocess preset: caffe (BGR, 0..255, minus the VGG mean) or torchvision "
-          + "(RGB, /255, ImageNet mean/std). Default: ${DEFAULT-VALUE}.")
-  String preprocess;
-
-  @Option(names = "--mean", paramLabel = "A,B,C", description = "Per-channel mean (in the network's channel order).")
-  String mean;
-
-  @Option(names = "--std", paramLabel = "A,B,C", description = "Per-channel std (in the network's channel order).")
-  String std;
-
-  @Option(names = "--scale", paramLabel = "S", description = "Multiply 0..255 pixel values by S before the mean.")
-  Double scale;
-
-  @ArgGroup(exclusive = true)
-  Order order;
-
-  static final class Order {
-    @Option(names = "--bgr", description = "Feed channels in BGR order.")
-    boolean bgr;
-
-    @Option(names = "--rgb", description = "Feed channels in RGB order.")
-    boolean rgb;
-  }
-
-  @Option(names = "--resize", paramLabel = "HxW",
-      description = "Resize images to H x W (predictions are resized back to the label's size).")
-  String resize;
+  @Mixin PreprocessOptions preprocessing;
 
   @Option(names = "--save-predictions", paramLabel = "DIR",
       description = "Write DIR/ID.png palette class maps (scorable by fcn score) and DIR/overlay/ID.png.")
@@ -163,7 +136,7 @@ public final class BenchCommand implements Callable<Integer> {
       out.println("default model: " + modelPath + (datasetPath == null
           ? " (timing on random inputs)" : " on " + datasetPath));
     }
-    if (datasetPath == null && (mean != null || std != null || scale != null || order != null || resize != null)) {
+    if (datasetPath == null && preprocessing.anyTuning()) {
       throw new FcnException("--mean/--std/--scale/--bgr/--rgb/--resize need --dataset "
           + "(the timed runs without one feed random inputs of --input-shape)");
     }
@@ -219,30 +192,9 @@ public final class BenchCommand implements Callable<Integer> {
       o.inputShape(eq < 0 ? null : s.substring(0, eq).trim(), InputShapes.dims(s, s.substring(eq + 1)));
     }
     if (datasetPath != null) {
-      o.preprocess(preprocess());
+      o.preprocess(preprocessing.build());
     }
     return o;
-  }
-
-  private Preprocess preprocess() {
-    Preprocess p = Preprocess.preset(preprocess);
-    if (order != null) {
-      p = p.withOrder(order.bgr ? Preprocess.ChannelOrder.BGR : Preprocess.ChannelOrder.RGB);
-    }
-    if (scale != null) {
-      p = p.withScale(scale);
-    }
-    if (mean != null) {
-      p = p.withMean(Preprocess.parseTriple("--mean", mean));
-    }
-    if (std != null) {
-      p = p.withStd(Preprocess.parseTriple("--std", std));
-    }
-    if (resize != null) {
-      int[] hw = parseSize(resize);
-      p = p.withResize(hw[1], hw[0]);
-    }
-    return p;
   }
 
   /** "360x480" -> {360, 480} (height, width). */

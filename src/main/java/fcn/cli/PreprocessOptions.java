@@ -30,8 +30,13 @@ public final class PreprocessOptions {
   @Option(names = "--rgb", description = "Feed channels in RGB order.")
   boolean rgb;
 
-  @Option(names = "--resize", paramLabel = "HxW", description = "Resize images to H x W.")
+  @Option(names = "--resize", paramLabel = "HxW", description = "Resize images to H x W (bench resizes predictions back to the label's size).")
   String resize;
+
+  /** Whether any option beyond the preset was given (they need images to apply to). */
+  boolean anyTuning() {
+    return mean != null || std != null || scale != null || bgr || rgb || resize != null;
+  }
 
   Preprocess build() {
     if (bgr && rgb) {

@@ -74,27 +74,32 @@ final class CaffemodelReader {
     CaffemodelReader r = new CaffemodelReader(file, size);
     r.mapped = map(file, size);
     if (r.mapped != null) {
-      try {
-        r.in = CodedInputStream.newInstance(r.mapped);
-        return r.readNet();
-      } catch (InvalidProtocolBufferException e) {
-        throw new FcnException(file + ": not a valid caffemodel (truncated or corrupt): "
-            + oneLine(e.getMessage()));
-      } catch (IOException e) {
-        throw new FcnException(file + ": cannot read caffemodel: " + oneLine(e.getMessage()));
-      }
+      r.in = CodedInputStream.newInstance(r.mapped);
+      return parse(r, file);
     }
     // Blobs are read in 1 MiB calls: fc6's 411 MB in one call would cost as much native memory.
     try (InputStream stream = ChunkedStreams.input(Files.newInputStream(file))) {
       r.in = CodedInputStream.newInstance(stream, 1 << 16);
       r.in.setSizeLimit(Integer.MAX_VALUE);
+      return parse(r, file);
+    } catch (IOException e) {
+      throw cannotRead(file, e);
+    }
+  }
+
+  private static Result parse(CaffemodelReader r, Path file) {
+    try {
       return r.readNet();
     } catch (InvalidProtocolBufferException e) {
       throw new FcnException(file + ": not a valid caffemodel (truncated or corrupt): "
           + oneLine(e.getMessage()));
     } catch (IOException e) {
-      throw new FcnException(file + ": cannot read caffemodel: " + oneLine(e.getMessage()));
+      throw cannotRead(file, e);
     }
+  }
+
+  private static FcnException cannotRead(Path file, IOException e) {
+    return new FcnException(file + ": cannot read caffemodel: " + oneLine(e.getMessage()));
   }
 
   /** The file mapped read-only, or null when it cannot be (over 2 GB, not a mappable file). */
