@@ -129,13 +129,7 @@ class OnnxPassThroughTest {
     FloatTensor got = run(out, x).get("logits");
     assertArrayEquals(new long[] {1, 5, 1, 1}, got.shape());
     // Gemm and a 7x7-style Conv sum in different orders: the project's rule, not bits.
-    float maxRef = 0;
-    double maxErr = 0;
-    for (int i = 0; i < ref.length; i++) {
-      maxRef = Math.max(maxRef, Math.abs(ref[i]));
-      maxErr = Math.max(maxErr, Math.abs((double) ref[i] - got.data()[i]));
-    }
-    assertTrue(maxErr <= 1e-4 * maxRef, "max|err| " + maxErr + " vs max|ref| " + maxRef);
+    fcn.testing.Tolerance.assertClose("logits", ref, got.data(), 1e-4);
   }
 
   /** A real PyTorch export of F.interpolate(x, size=skip.shape[2:]) keeps its Resize form. */

@@ -59,15 +59,7 @@ class SessionCacheTest {
 
   /** The project's rule for comparing with a real framework: max|err| <= 1e-4 x max|ref|. */
   private static void assertClose(float[] ref, float[] got) {
-    assertEquals(ref.length, got.length);
-    double maxRef = 0;
-    double maxErr = 0;
-    for (int i = 0; i < ref.length; i++) {
-      maxRef = Math.max(maxRef, Math.abs(ref[i]));
-      maxErr = Math.max(maxErr, Math.abs(ref[i] - got[i]));
-    }
-    assertTrue(maxRef > 0, "reference is all zeros: the comparison would prove nothing");
-    assertTrue(maxErr <= 1e-4 * maxRef, "max|err| " + maxErr + " > 1e-4 x max|ref| " + maxRef);
+    fcn.testing.Tolerance.assertClose("score", ref, got, 1e-4);
   }
 
   private List<Path> entries() throws IOException {
