@@ -322,12 +322,14 @@ public final class Bench {
    * as {@link Precision#detect} reads the graph; {@code epNodes} (optional, null when not
    * measured) is how many nodes each execution provider ran, e.g.
    * {@code CPUExecutionProvider=87/87 100.0%}; {@code opTime} (optional) the same profile's
-   * kernel time by op type ({@link ProviderReport#opTimeLine}).
+   * kernel time by op type ({@link ProviderReport#opTimeLine}); {@code cache} what the session
+   * cache did for the load ({@link Session#cacheStatus}).
    */
   public record Result(Path model, String modelName, String provider, Device requested,
       String ortVersion, int threads, String inputShape, double loadMs, double firstRunMs,
       int warmup, Timing.Stats stats, long batch, Flops.Count flops, Long totalFlops,
-      DatasetResult dataset, List<String> warnings, String precision, String epNodes, String opTime, BenchRecord record) {
+      DatasetResult dataset, List<String> warnings, String precision, String epNodes, String opTime, fcn.runtime.SessionCache.Status cache,
+      BenchRecord record) {
 
     /** GFLOP per image, or null when not counted. */
     public Double gflopsPerImage() {
@@ -350,7 +352,7 @@ public final class Bench {
     /** The same result with other warnings and report row. */
     Result with(List<String> w, BenchRecord r) {
       return new Result(model, modelName, provider, requested, ortVersion, threads, inputShape, loadMs, firstRunMs,
-          warmup, stats, batch, flops, totalFlops, dataset, w, precision, epNodes, opTime, r);
+          warmup, stats, batch, flops, totalFlops, dataset, w, precision, epNodes, opTime, cache, r);
     }
   }
 

@@ -112,7 +112,7 @@ final class DatasetRun {
             threads);
         return new Bench.Result(o.model, o.name(precision), session.provider(), o.device, Session.ortVersion(), o.threads,
             "dataset", session.loadMillis(), firstMs, o.warmup, stats, 1, total.last(), total.flops(), dr, null,
-            precision, epNodes, opTime, null);
+            precision, epNodes, opTime, session.cacheStatus(), null);
       } finally {
         // Before the feed closes its inputs: no worker may still be preparing one.
         pool.close();

@@ -39,7 +39,7 @@ final class FixedShapeRun {
     Long total = count == null ? null : Math.multiplyExact(count.flops(), (long) times.length);
     return new Bench.Result(o.model, o.name(precision), session.provider(), o.device, Session.ortVersion(), o.threads,
         FixedInputs.describe(shapes), session.loadMillis(), firstMs, o.warmup, stats, FixedInputs.batch(shapes),
-        count, total, null, null, precision, epNodes, opTime, null);
+        count, total, null, null, precision, epNodes, opTime, session.cacheStatus(), null);
   }
 
   /**

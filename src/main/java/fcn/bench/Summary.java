@@ -26,7 +26,7 @@ final class Summary {
     if (r.dataset() == null) {
       line(sb, "input", r.inputShape());
     }
-    line(sb, "load", fmt("%.1f ms (session creation)", r.loadMs()));
+    line(sb, "load", fmt("%.1f ms (session creation%s)", r.loadMs(), cacheNote(r.cache())));
     line(sb, "first run", fmt("%.2f ms", r.firstRunMs()));
     line(sb, "warmup", r.warmup() + " run(s)");
     line(sb, r.dataset() == null ? "timed runs" : "images", Integer.toString(s.count()));
@@ -68,5 +68,17 @@ final class Summary {
 
   private static String fmt(String f, Object... args) {
     return String.format(Locale.ROOT, f, args);
+  }
+
+  /** What the session cache did, when it did anything a user should know of (time, disk). */
+  static String cacheNote(fcn.runtime.SessionCache.Status c) {
+    if (c == null) {
+      return "";
+    }
+    return switch (c) {
+      case HIT -> ", from fcn's session cache";
+      case STORED -> "; ORT's optimised graph stored in fcn's session cache for the next open (--no-session-cache: not)";
+      default -> "";
+    };
   }
 }
